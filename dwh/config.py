@@ -1,0 +1,162 @@
+"""Configuration building blocks: the strict base model, secret fields, JSON parsing and error lines.
+
+Every strategy block is a pydantic model derived from `StrictModel` (unknown keys are errors) and
+is selected through a discriminated union on ``strategy`` or ``notification_service``.
+`parse_job_config` turns the JSON argument of a job into its model and every failure into one
+`ConfigError` line naming the field path, e.g.
+``unity_loader_config.mode: 'upsert' is not one of append, overwrite, replace_window, merge``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from dwh.errors import ConfigError
+from dwh.secrets import SCRUBBER, is_reference
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+#: A secret-bearing field: a literal or a secret reference (see `dwh.secrets`), held as `SecretStr`.
+Secret = Annotated[
+    SecretStr,
+    Field(description="A literal or a secret reference (env:, file:, databricks:, aws-secretsmanager:, aws-ssm:)"),
+]
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
+
+    @model_validator(mode="after")
+    def _register_literal_secrets(self) -> StrictModel:
+        # Literal secrets in config are secrets too: mask them from the moment they are parsed.
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and not is_reference(value.get_secret_value()):
+                SCRUBBER.register(value.get_secret_value())
+        return self
+
+
+class RunArguments(StrictModel):
+    """The framework's own command-line arguments that every job understands."""
+
+    start_date: dt.date | None = Field(None, description="First day of the run window (ISO date, inclusive).")
+    end_date: dt.date | None = Field(None, description="End of the run window (ISO date, exclusive).")
+    created_by: str = Field("unknown", description="Who or what started the run (airflow, a user name, ...).")
+
+    @field_validator("start_date", "end_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _window_order(self) -> RunArguments:
+        if self.start_date and self.end_date and self.end_date <= self.start_date:
+            raise ValueError(f"--end_date {self.end_date} must be after --start_date {self.start_date}")
+        return self
+
+
+def load_json_argument(raw: Any, *, argument: str) -> dict[str, Any]:
+    """Decode a job's JSON argument; ``@/path/config.json`` reads the JSON from a file."""
+    if isinstance(raw, dict):
+        return raw
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError("expects a JSON object", field=f"--{argument}")
+    text = raw
+    if raw.startswith("@"):
+        try:
+            text = Path(raw[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {raw[1:]}: {exc.strerror}", field=f"--{argument}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", field=f"--{argument}"
+        ) from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"expects a JSON object, got {type(value).__name__}", field=f"--{argument}")
+    return value
+
+
+def parse_job_config(model: type[ModelT], raw: Any, *, argument: str) -> ModelT:
+    """Parse a job's JSON argument into `model`; any problem becomes one `ConfigError` line."""
+    data = load_json_argument(raw, argument=argument)
+    return validate_model(model, data, argument=f"--{argument}")
+
+
+def validate_model(model: type[ModelT], data: Any, *, argument: str) -> ModelT:
+    """Validate `data` against `model`, turning a `ValidationError` into a one-line `ConfigError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc), field=argument) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line for the first error: ``field.path: what is wrong`` (+ how many more)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    text = f"{_error_path(first)}: {_error_message(first)}"
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more)"
+    return SCRUBBER.scrub(text)
+
+
+def _error_path(error: ErrorDetails) -> str:
+    parts: list[str] = []
+    for item in error["loc"]:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]" if parts else f"[{item}]"]
+        elif item.isupper() or item.startswith(("function-", "list[", "dict[")):
+            # Discriminated-union tags (e.g. DELTA) and pydantic's internal locations are not user paths.
+            continue
+        else:
+            parts.append(item)
+    return ".".join(parts) or "(top level)"
+
+
+def _error_message(error: ErrorDetails) -> str:
+    kind, ctx = error["type"], error.get("ctx", {})
+    value = error.get("input")
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"{value!r} is not one of {expected}"
+    if kind == "union_tag_invalid":
+        expected = str(ctx.get("expected_tags", "")).replace("'", "")
+        return f"{ctx.get('discriminator', 'strategy').strip(chr(39))} {ctx.get('tag')!r} is not one of {expected}"
+    if kind == "union_tag_not_found":
+        return f"missing {ctx.get('discriminator', '').strip(chr(39))}"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling)"
+    if kind == "missing":
+        return "required field is missing"
+    message = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def config_hash(model: BaseModel) -> str:
+    """A short, stable hash of a config; secrets enter only as their masked form."""
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

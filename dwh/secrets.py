@@ -1,0 +1,189 @@
+"""Secret references and the scrubber that keeps resolved secrets out of every text we emit.
+
+A secret-bearing config field accepts either a literal or a reference:
+``env:NAME``, ``file:/path``, ``databricks:scope/key``, ``aws-secretsmanager:name[#json_key]``,
+``aws-ssm:/param/name``. References are resolved once per run, before the job starts
+(`resolve_secrets`); an unresolvable reference is a `ConfigError` naming the field, and its message
+never contains a secret value. Every resolved value, and every literal secret, is registered with
+the process-wide `SCRUBBER`, which log handlers and notifications run their text through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from dwh.errors import ConfigError
+
+MASK = "***"
+SECRET_SCHEMES = ("env", "file", "databricks", "aws-secretsmanager", "aws-ssm")
+_REFERENCE = re.compile(r"^(env|file|databricks|aws-secretsmanager|aws-ssm):(.+)$")
+# Very short values (e.g. "x") would turn every log line into noise if masked; they are not secrets.
+_MIN_SCRUB_LENGTH = 4
+
+
+class SecretScrubber:
+    """Remembers secret values and replaces them with ``***`` in any text."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+
+    def register(self, value: str | None) -> None:
+        """Add a secret value (and its URL-encoded form) to the set that is masked."""
+        if not value or len(value) < _MIN_SCRUB_LENGTH:
+            return
+        from urllib.parse import quote
+
+        with self._lock:
+            self._values.update({value, quote(value, safe="")})
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def scrub(self, text: str) -> str:
+        """Return `text` with every registered secret replaced by ``***``."""
+        pattern = self._pattern
+        if pattern is None or not text:
+            return text
+        return pattern.sub(MASK, text)
+
+    def clear(self) -> None:
+        """Forget every registered value (tests and long-lived processes between runs)."""
+        with self._lock:
+            self._values.clear()
+            self._pattern = None
+
+
+SCRUBBER = SecretScrubber()
+
+
+def is_reference(value: str) -> bool:
+    """True when `value` is a secret reference rather than a literal."""
+    return _REFERENCE.match(value) is not None
+
+
+def _from_env(name: str) -> str:
+    if name not in os.environ:
+        raise LookupError(f"environment variable {name} is not set")
+    return os.environ[name]
+
+
+def _from_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise LookupError(f"cannot read secret file {path}: {exc.strerror}") from None
+
+
+def _from_databricks(spec: str) -> str:
+    scope, sep, key = spec.partition("/")
+    if not sep or not scope or not key:
+        raise LookupError("expected databricks:scope/key")
+    try:
+        from databricks.sdk.runtime import dbutils
+    except Exception:  # off-cluster: the SDK's REST client reads the same secret
+        try:
+            from databricks.sdk import WorkspaceClient
+        except ImportError:
+            raise LookupError("needs databricks-sdk: pip install 'dwh-business-logic[databricks]'") from None
+        dbutils = WorkspaceClient().dbutils
+    try:
+        return str(dbutils.secrets.get(scope=scope, key=key))
+    except Exception as exc:
+        raise LookupError(f"Databricks secret {scope}/{key} not readable ({type(exc).__name__})") from None
+
+
+def _boto3_client(service: str) -> Any:
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        raise LookupError("needs boto3: pip install 'dwh-business-logic[aws]'") from None
+    return boto3.client(service, config=Config(connect_timeout=10, read_timeout=20, retries={"max_attempts": 3}))
+
+
+def _from_secretsmanager(spec: str) -> str:
+    name, _, json_key = spec.partition("#")
+    try:
+        value = _boto3_client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
+    except LookupError:
+        raise
+    except Exception as exc:
+        raise LookupError(f"AWS secret {name} not readable ({type(exc).__name__})") from None
+    if not json_key:
+        return str(value)
+    try:
+        return str(json.loads(value)[json_key])
+    except (ValueError, KeyError, TypeError):
+        # Never echo the secret's content: name only the key we looked for.
+        raise LookupError(f"AWS secret {name} has no JSON key {json_key!r}") from None
+
+
+def _from_ssm(name: str) -> str:
+    try:
+        response = _boto3_client("ssm").get_parameter(Name=name, WithDecryption=True)
+    except LookupError:
+        raise
+    except Exception as exc:
+        raise LookupError(f"SSM parameter {name} not readable ({type(exc).__name__})") from None
+    return str(response["Parameter"]["Value"])
+
+
+RESOLVERS: dict[str, Callable[[str], str]] = {
+    "env": _from_env,
+    "file": _from_file,
+    "databricks": _from_databricks,
+    "aws-secretsmanager": _from_secretsmanager,
+    "aws-ssm": _from_ssm,
+}
+
+
+def resolve_reference(value: str, *, field: str) -> str:
+    """Resolve one secret value: a literal comes back as is, a reference is looked up."""
+    match = _REFERENCE.match(value)
+    if match is None:
+        SCRUBBER.register(value)
+        return value
+    scheme, spec = match.groups()
+    try:
+        resolved = RESOLVERS[scheme](spec)
+    except LookupError as exc:
+        raise ConfigError(f"cannot resolve secret reference {scheme}:{spec}: {exc}", field=field) from None
+    SCRUBBER.register(resolved)
+    return resolved
+
+
+def resolve_secrets(model: BaseModel, *, prefix: str = "") -> None:
+    """Resolve every `SecretStr` set anywhere in `model`, in place, registering values for scrubbing."""
+    for name in type(model).model_fields:
+        path = f"{prefix}.{name}" if prefix else name
+        setattr_value = _resolve_value(getattr(model, name), path)
+        if setattr_value is not None:
+            object.__setattr__(model, name, setattr_value)
+
+
+def _resolve_value(value: Any, path: str) -> Any:
+    """Return a replacement for `value` when it is a secret, else None (after recursing)."""
+    if isinstance(value, SecretStr):
+        return SecretStr(resolve_reference(value.get_secret_value(), field=path))
+    if isinstance(value, BaseModel):
+        resolve_secrets(value, prefix=path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            replacement = _resolve_value(item, f"{path}[{index}]")
+            if replacement is not None:
+                value[index] = replacement
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            replacement = _resolve_value(item, f"{path}.{key}")
+            if replacement is not None:
+                value[key] = replacement
+    return None

@@ -1,0 +1,1 @@
+"""Pluggable strategies chosen by config: extractors, loaders, notifications and quality checks."""

@@ -1,0 +1,68 @@
+"""The loader contract: one set of write modes for every target, declared per loader.
+
+Modes (the same words everywhere):
+  append          add the rows
+  overwrite       replace the whole target
+  replace_window  replace the rows whose ``window_column`` lies in the run's [start_date, end_date)
+  merge           upsert on ``keys``
+
+A loader narrows ``mode`` to the `Literal` of the modes it supports, so config validation rejects
+the rest with the allowed list. No loader leaves a half-written target when it fails.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from dwh.config import StrictModel
+from dwh.runtime import RunContext
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+WriteMode = Literal["append", "overwrite", "replace_window", "merge"]
+
+
+@dataclass
+class LoadResult:
+    """What a load did: the target it wrote and how many rows."""
+
+    target: str
+    rows_written: int
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Loader(StrictModel, ABC):
+    """Base of every loader config; the model is also the loader."""
+
+    kind: ClassVar[str]
+    mode: str
+    keys: list[str] | None = Field(None, description="Key columns for mode merge.")
+    window_column: str | None = Field(None, description="Date column whose run-window rows replace_window replaces.")
+    partition_by: list[str] | None = Field(None, description="Partition columns, where the target has partitions.")
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> Loader:
+        if self.mode == "merge" and not self.keys:
+            raise ValueError("mode merge needs keys")
+        if self.mode == "replace_window" and not self.window_column:
+            raise ValueError("mode replace_window needs window_column")
+        return self
+
+    @abstractmethod
+    def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
+        """Write `frame` to the target in this loader's mode; all or nothing."""
+
+    def describe(self) -> str:
+        """The target (no credentials)."""
+        return self.kind
+
+    def window(self, context: RunContext) -> tuple[Any, Any]:
+        """The run window for replace_window; a clear error when the run has none."""
+        if context.start_date is None or context.end_date is None:
+            raise ValueError(f"{self.kind} loader: mode replace_window needs --start_date and --end_date")
+        return context.start_date, context.end_date

@@ -1,0 +1,1 @@
+"""Data-quality expectations: declarative rules with warn | drop | fail policies."""
