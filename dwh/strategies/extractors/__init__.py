@@ -1,4 +1,4 @@
 """Extractors, selected by ``strategy``: PARQUET, DELTA, CSV, JDBC.
 
-A new extractor is one new module with an `Extractor` subclass plus one line in `ExtractorConfig`.
+A new extractor is one new module with an `Extractor` subclass plus one line in `registry.py`.
 """

@@ -1,4 +1,4 @@
 """Loaders, selected by ``strategy``: DELTA, PARQUET, POSTGRES, REDSHIFT.
 
-A new loader is one new module with a `Loader` subclass plus one line in `LoaderConfig`.
+A new loader is one new module with a `Loader` subclass plus one line in `registry.py`.
 """
