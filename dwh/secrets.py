@@ -44,7 +44,8 @@ class SecretScrubber:
         from urllib.parse import quote
 
         with self._lock:
-            self._values.update({value, quote(value, safe="")})
+            # The value as written, URL-encoded (DSNs) and JSON-escaped (reports, notices).
+            self._values.update({value, quote(value, safe=""), json.dumps(value)[1:-1]})
             ordered = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
 

@@ -92,7 +92,14 @@ class AbstractJob(ABC, Generic[ConfigT]):
     def notify(self, kind: str) -> dict[str, str]:
         """Send a notice of `kind` to its slot's channels; failures are logged, never raised."""
         notifiers = self.config.notifiers(self.notice_slots[kind])
-        outcomes = send_notice(notifiers, self.build_notice(kind))
+        try:
+            notice = self.build_notice(kind)
+        except Exception:
+            # A broken message override must not change the run's outcome: fall back to a bare notice.
+            log.warning("build_notice(%s) raised; sending a minimal notice", kind, exc_info=True)
+            subject = f"{self.context.job_name} {kind} (run {self.context.run_id})"
+            notice = Notice(kind=kind, subject=subject, text=self.report.to_json(), report=self.report.to_dict())
+        outcomes = send_notice(notifiers, notice)
         self.notice_outcomes[kind] = outcomes
         return outcomes
 

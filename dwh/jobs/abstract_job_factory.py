@@ -70,7 +70,10 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
             config_hash=config_hash(config),
             platform_args=platform_args,
         )
-        resolve_secrets(config, prefix=f"--{self.config_argument} ")
+        try:
+            resolve_secrets(config)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), field=f"--{self.config_argument}") from None
         job = self.create_job(config=config, context=context)
         return job.run(**self._job_kwargs(job, kwargs, run_args))
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from dwh.config import StrictModel
-from dwh.strategies.notifications import NoopNotifier, Notifier, NotifierConfig
-
-#: A notification slot takes one channel or a list of channels.
-NotificationSlot = NotifierConfig | list[NotifierConfig]
+from dwh.strategies.notifications import NoopNotifier, NotificationSlot, Notifier
 
 
 def _noop() -> NoopNotifier:

@@ -17,5 +17,5 @@ class NoopNotifier(Notifier):
     notification_service: Literal["NOOP"] = "NOOP"
 
     def send(self, notice: Notice) -> None:
-        """Log the notice's subject."""
-        log.info("NOOP notification: %s", notice.subject)
+        """Log the notice's kind and subject."""
+        log.info("NOOP %s notice: %s", notice.kind, notice.subject)
