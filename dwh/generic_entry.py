@@ -104,10 +104,16 @@ def parse_arguments(argv: Sequence[str]) -> tuple[dict[str, str], dict[str, str]
     platform_args: dict[str, str] = {}
     tokens = list(argv)
     index = 0
+    previous: str | None = None
     while index < len(tokens):
         token = tokens[index]
         if not token.startswith("--") or token == "--":
-            raise ConfigError(f"unexpected value {token[:60]!r}: arguments must be --key value or --key=value")
+            # Usually an unquoted value with spaces (a JSON argument split by the shell): name the argument before it.
+            raise ConfigError(
+                f"unexpected value {token[:60]!r}{' after its value' if previous else ''}: "
+                "arguments must be --key value or --key=value (quote values that contain spaces)",
+                field=previous,
+            )
         key, has_equals, value = token[2:].partition("=")
         if not has_equals:
             following = tokens[index + 1] if index + 1 < len(tokens) else None
@@ -122,6 +128,7 @@ def parse_arguments(argv: Sequence[str]) -> tuple[dict[str, str], dict[str, str]
         if name in target:
             raise ConfigError("given more than once", field=f"--{name}")
         target[name] = value
+        previous = f"--{name}"
         index += 1
     return job_args, platform_args
 
@@ -180,9 +187,13 @@ def run(argv: Sequence[str]) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or "--help" in args or "-h" in args:
+    if not args:
+        # A bad invocation: the usage goes to stderr, like every other exit-2 message; stdout stays clean.
+        print(HELP, end="", file=sys.stderr)
+        return EXIT_BAD_INVOCATION
+    if "--help" in args or "-h" in args:
         print(HELP, end="")
-        return EXIT_OK if args else EXIT_BAD_INVOCATION
+        return EXIT_OK
     configure_logging()
     try:
         run(args)

@@ -11,6 +11,7 @@ import enum
 import json
 import logging
 import os
+import sys
 import uuid
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -205,23 +206,35 @@ def _glue_session() -> SparkSession | None:
     return GlueContext(SparkContext.getOrCreate()).spark_session
 
 
+def launched_by_spark_submit() -> bool:
+    """True when spark-submit started this Python driver (its JVM hands us the gateway port)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
 def local_session_builder(app_name: str = "dwh-local") -> Any:
     """A `SparkSession.Builder` for local Spark: UTC, no UI, a warehouse dir, the Postgres JDBC jar."""
     from pyspark.sql import SparkSession
 
+    # Python workers must run this interpreter (it has pyarrow/pandas), not the first python3 on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     warehouse = Path(os.environ.get("DWH_WAREHOUSE_DIR", "spark-warehouse")).absolute()
+    builder = SparkSession.builder
+    master = os.environ.get("DWH_SPARK_MASTER")
+    if master or not launched_by_spark_submit():
+        # Under spark-submit the JVM already holds --master; setting one here would silently override it.
+        builder = builder.master(master or "local[*]")
     builder = (
-        SparkSession.builder.master(os.environ.get("DWH_SPARK_MASTER", "local[*]"))
-        .appName(app_name)
+        builder.appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.sql.shuffle.partitions", os.environ.get("DWH_SHUFFLE_PARTITIONS", "8"))
         .config("spark.driver.memory", os.environ.get("DWH_DRIVER_MEMORY", "2g"))
     )
+    if (master or "local").startswith("local") and not launched_by_spark_submit():
+        # A laptop/CI session: stay on loopback (a cluster master needs the real address).
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     jars = [str(POSTGRES_JDBC_JAR)] if POSTGRES_JDBC_JAR.exists() else []
     if os.environ.get("DWH_SPARK_DELTA_JARS"):
         # Delta confs only when the Delta jars are really on the classpath (they come from Maven otherwise).

@@ -89,15 +89,13 @@ def _from_databricks(spec: str) -> str:
     if not sep or not scope or not key:
         raise LookupError("expected databricks:scope/key")
     try:
-        from databricks.sdk.runtime import dbutils
-    except Exception:  # off-cluster: the SDK's REST client reads the same secret
-        try:
-            from databricks.sdk import WorkspaceClient
-        except ImportError:
-            raise LookupError("needs databricks-sdk: pip install 'dwh-business-logic[databricks]'") from None
-        dbutils = WorkspaceClient().dbutils
+        from databricks.sdk import WorkspaceClient
+    except ImportError:
+        raise LookupError("needs databricks-sdk: pip install 'dwh-business-logic[databricks]'") from None
     try:
-        return str(dbutils.secrets.get(scope=scope, key=key))
+        # On a cluster this is the runtime's own dbutils; elsewhere the SDK reads the secret over REST.
+        # (databricks.sdk.runtime would import pyspark off-cluster, and an unconfigured client raises here.)
+        return str(WorkspaceClient().dbutils.secrets.get(scope=scope, key=key))
     except Exception as exc:
         raise LookupError(f"Databricks secret {scope}/{key} not readable ({type(exc).__name__})") from None
 

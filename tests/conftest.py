@@ -51,6 +51,7 @@ def spark() -> Iterator[Any]:
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPostgres]:
     """A real PostgreSQL server started from the machine's binaries."""
     data_dir = Path(tempfile.mkdtemp(prefix="dwh-pg-"))
+    data_dir.chmod(0o755)  # mkdtemp makes it 0700; as root, the server runs as postgres and must get through
     server = start_local_postgres(data_dir / "data")
     yield server
     server.stop()

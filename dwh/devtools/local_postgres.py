@@ -88,12 +88,13 @@ def start_local_postgres(data_dir: Path, *, port: int | None = None) -> LocalPos
         if _accepts(server.port):
             return server
     if not (data_dir / "PG_VERSION").exists():
-        _run([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-              "--no-sync"])
+        _run([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"])
     port = port or free_port()
     options = f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
-    result = _run([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-o", options, "-l", str(data_dir / "log"),
-                   "-w", "start"], check=False)
+    result = _run(
+        [str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-o", options, "-l", str(data_dir / "log"), "-w", "start"],
+        check=False,
+    )
     if result.returncode != 0:
         log_tail = (data_dir / "log").read_text()[-800:] if (data_dir / "log").exists() else result.stderr
         raise RuntimeError(f"PostgreSQL did not start: {log_tail.strip()}")

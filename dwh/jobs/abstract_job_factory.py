@@ -51,7 +51,7 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
 
     def run(self, **kwargs: Any) -> Any:
         """Validate everything, build the job, run it; returns the job's result."""
-        if kwargs.get("print_config_schema"):
+        if str(kwargs.get("print_config_schema", "false")).lower() not in ("false", "0", "no", ""):
             print(json.dumps(self.config_schema(), indent=2, sort_keys=True))
             return None
         run_args = self._run_arguments(kwargs)
