@@ -49,9 +49,7 @@ class Extractor(StrictModel, ABC):
             if context.start_date is None or context.end_date is None:
                 raise ValueError(f"{self.kind} extractor: window_column needs --start_date and --end_date")
             column = F.col(self.window_column)
-            frame = frame.where(
-                (column >= F.lit(context.start_date)) & (column < F.lit(context.end_date))
-            )
+            frame = frame.where((column >= F.lit(context.start_date)) & (column < F.lit(context.end_date)))
         if self.filter:
             frame = frame.where(self.filter)
         if self.columns:
