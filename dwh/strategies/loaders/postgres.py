@@ -1,0 +1,243 @@
+"""POSTGRES: COPY from every Spark partition into staging, then one transaction applies the write mode.
+
+    {"strategy": "POSTGRES", "jdbc_url": "jdbc:postgresql://db:5432/dwh",
+     "properties": {"user": "loader", "password": "env:PG_PASSWORD", "driver": "org.postgresql.Driver"},
+     "table": "public.promos", "mode": "merge", "keys": ["promo_id"]}
+
+1. Driver: read the target's columns (or plan to create it, see `postgres_types` for the type
+   mapping), check that merge ``keys`` have a primary key / unique index, and create an UNLOGGED
+   template ``dwh_stage_<run>_t`` (in ``staging_schema``, default the target's schema).
+2. Executors: each partition COPYs into its own UNLOGGED ``dwh_stage_<run>_p<n>`` (`postgres_copy`).
+3. Driver, ONE transaction: create the target if missing, then
+   ``append`` insert · ``overwrite`` TRUNCATE + insert · ``replace_window`` delete the run window's
+   rows + insert (every staged row must lie in the window) · ``merge`` INSERT ... ON CONFLICT (keys)
+   DO UPDATE (a batch with one key twice fails clearly).
+4. The run's staging tables are dropped, also when anything failed.
+
+Until step 3 commits, the target is untouched: a failed or killed run leaves the old rows. Names are
+checked when the config is parsed (``schema.table``, keys, window column: plain identifiers) and
+quoted with `psycopg.sql`. Connecting is retried on transient errors; the final transaction is not
+re-sent once it has started, so it can never apply twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field, PositiveInt, model_validator
+
+from dwh.runtime import RunContext
+from dwh.strategies.connection import DatabaseConnection, Identifier, TableName, split_table_name
+from dwh.strategies.loaders.base import Loader, LoadResult
+from dwh.strategies.loaders.postgres_copy import RetryPolicy, StagingPlan, connect, partition_table, stage_partitions
+
+if TYPE_CHECKING:
+    import psycopg
+    from pyspark.sql import DataFrame
+
+#: PostgreSQL cuts longer identifiers silently, which could merge two columns into one name.
+MAX_IDENTIFIER_BYTES = 63
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """What the final transaction needs to know about the target."""
+
+    create_with: dict[str, str] | None  # column types to create it with; None when it exists
+    casts: dict[str, str]  # column -> target type its staged text is explicitly cast to
+
+
+class PostgresLoader(DatabaseConnection, Loader):
+    """Loads a DataFrame into a PostgreSQL table through COPY + one transaction."""
+
+    kind: ClassVar[str] = "POSTGRES"
+    strategy: Literal["POSTGRES"] = "POSTGRES"
+    mode: Literal["append", "overwrite", "replace_window", "merge"] = Field(description="How rows are written.")
+    table: TableName = Field(description="Target table: table or schema.table (schema defaults to public).")
+    keys: list[Identifier] | None = Field(None, description="Key columns for mode merge (need a unique index).")
+    window_column: Identifier | None = Field(None, description="Date/timestamp column for mode replace_window.")
+    staging_schema: Identifier | None = Field(None, description="Schema for staging tables (default: the target's).")
+    retries: PositiveInt = Field(5, description="Attempts for a connection that fails transiently.")
+    connect_timeout: PositiveInt = Field(30, description="Seconds to wait for a connection.")
+
+    @model_validator(mode="after")
+    def _postgres_fields(self) -> PostgresLoader:
+        if self.partition_by:
+            raise ValueError("partition_by is not supported by POSTGRES (partition the table in the database)")
+        if self.scheme != "postgresql":
+            raise ValueError(f"POSTGRES needs a jdbc:postgresql:// URL, not jdbc:{self.scheme}:")
+        return self
+
+    def describe(self) -> str:
+        """``POSTGRES(postgresql://host:port/db public.promos, merge)`` without credentials."""
+        return f"POSTGRES({self.describe_database()} {self.table}, {self.mode})"
+
+    def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
+        """Stage with COPY, then apply the mode in one transaction; staging is always dropped."""
+        from dwh.strategies.loaders.postgres_types import column_types, copy_ready, staging_types
+
+        new_table_types = column_types(frame)
+        staged_types = staging_types(frame)
+        frame = copy_ready(frame)
+        columns = self._checked_columns(frame)
+        schema, table = split_table_name(self.table)
+        staging_schema = self.staging_schema or schema
+        prefix = f"dwh_stage_{uuid.uuid4().hex[:16]}"
+        retry = RetryPolicy(attempts=self.retries)
+        window = self.window(context) if self.mode == "replace_window" else None
+        staged: dict[int, int] = {}
+        try:
+            target = self._prepare(new_table_types, staged_types, schema, table, staging_schema, prefix, retry)
+            plan = StagingPlan(self._connect_kwargs(), staging_schema, f"{prefix}_t", prefix, tuple(columns), retry)
+            staged = stage_partitions(frame, plan)
+            with connect(self._connect_kwargs(), retry) as conn:
+                detail = self._apply(conn, columns, staged, target, staging_schema, prefix, window)
+        except Exception as exc:
+            clean = _clean_error(exc, self.table)
+            if clean is exc:
+                raise
+            raise clean from exc
+        finally:
+            self._drop_staging(staging_schema, prefix, retry)
+        detail.update(mode=self.mode, staging_partitions=len(staged))
+        return LoadResult(target=f"{schema}.{table}", rows_written=detail.pop("rows_written"), detail=detail)
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        return {**self.psycopg_kwargs(), "connect_timeout": self.connect_timeout}
+
+    def _checked_columns(self, frame: DataFrame) -> list[str]:
+        columns = list(frame.columns)
+        too_long = [name for name in columns if len(name.encode()) > MAX_IDENTIFIER_BYTES]
+        if too_long:
+            raise ValueError(f"POSTGRES: column names longer than 63 bytes: {', '.join(too_long)}")
+        needed = [*(self.keys or []), *([self.window_column] if self.window_column else [])]
+        missing = [name for name in needed if name not in columns]
+        if missing:
+            raise ValueError(f"POSTGRES {self.table}: the DataFrame has no column(s) {', '.join(missing)}")
+        return columns
+
+    def _prepare(
+        self,
+        new_table_types: dict[str, str],
+        staged_types: dict[str, str],
+        schema: str,
+        table: str,
+        staging_schema: str,
+        prefix: str,
+        retry: RetryPolicy,
+    ) -> TargetPlan:
+        """Check the target and create the staging template; says whether to create the target and how to cast."""
+        from dwh.strategies.loaders import postgres_sql as q
+        from dwh.strategies.loaders.postgres_types import needs_text_cast
+
+        with connect(self._connect_kwargs(), retry, autocommit=True) as conn:
+            existing = q.table_columns(conn, schema, table)
+            if existing is not None:
+                missing = [name for name in staged_types if name not in existing]
+                if missing:
+                    raise ValueError(f"target {schema}.{table} has no column(s) {', '.join(missing)}")
+                if self.mode == "merge" and frozenset(self.keys or []) not in q.unique_key_sets(conn, schema, table):
+                    raise ValueError(
+                        f"mode merge needs a primary key or unique index on ({', '.join(self.keys or [])}) "
+                        f"of {schema}.{table}; create one first"
+                    )
+            for needed_schema in {schema, staging_schema}:
+                if not q.schema_exists(conn, needed_schema):
+                    conn.execute(q.statement("CREATE SCHEMA IF NOT EXISTS {}", q.identifier(needed_schema)))
+            conn.execute(q.create_table(staging_schema, f"{prefix}_t", staged_types, unlogged=True))
+        target_types = existing or new_table_types
+        casts = {
+            name: target_types[name]
+            for name, staged in staged_types.items()
+            if needs_text_cast(staged, target_types[name])
+        }
+        return TargetPlan(create_with=new_table_types if existing is None else None, casts=casts)
+
+    def _apply(
+        self,
+        conn: psycopg.Connection,
+        columns: list[str],
+        staged: dict[int, int],
+        plan: TargetPlan,
+        staging_schema: str,
+        prefix: str,
+        window: tuple[Any, Any] | None,
+    ) -> dict[str, Any]:
+        """The final transaction; returns rows written and what else it did."""
+        from dwh.strategies.loaders import postgres_sql as q
+
+        schema, table = split_table_name(self.table)
+        target = q.qualified(schema, table)
+        tables = [partition_table(prefix, partition) for partition, rows in sorted(staged.items()) if rows]
+        staged_total = sum(staged.values())
+        detail: dict[str, Any] = {"rows_staged": staged_total, "rows_deleted": 0, "rows_written": 0}
+        with conn.transaction():
+            if plan.create_with is not None:
+                keys = self.keys if self.mode == "merge" else ()
+                conn.execute(
+                    q.create_table(schema, table, plan.create_with, primary_key=keys or (), if_not_exists=True)
+                )
+            if self.mode == "overwrite":
+                conn.execute(q.statement("TRUNCATE {}", target))
+            elif self.mode == "replace_window" and window is not None:
+                condition = q.window_condition(self.window_column or "")
+                deleted = conn.execute(q.statement("DELETE FROM {} WHERE {}", target, condition), list(window))
+                detail["rows_deleted"] = deleted.rowcount
+            if tables:
+                source = q.staged_rows(staging_schema, tables, columns)
+                insert = q.insert_rows(
+                    target,
+                    columns,
+                    source,
+                    casts=plan.casts,
+                    window_column=self.window_column if self.mode == "replace_window" else None,
+                    merge_keys=self.keys if self.mode == "merge" and self.keys else (),
+                )
+                written = conn.execute(insert, list(window) if window and self.mode == "replace_window" else None)
+                detail["rows_written"] = written.rowcount
+                if self.mode == "replace_window" and written.rowcount != staged_total:
+                    raise ValueError(
+                        f"{staged_total - written.rowcount} row(s) have {self.window_column} outside the run window "
+                        f"[{window[0] if window else ''}, {window[1] if window else ''}) or null; nothing was written"
+                    )
+        return detail
+
+    def _drop_staging(self, staging_schema: str, prefix: str, retry: RetryPolicy) -> None:
+        from dwh.strategies.loaders import postgres_sql as q
+
+        def drop() -> None:
+            with connect(self._connect_kwargs(), retry, autocommit=True) as conn:
+                names = q.staging_tables(conn, staging_schema, prefix)
+                if names:
+                    conn.execute(q.drop_tables(staging_schema, names))
+
+        try:
+            drop()
+        except Exception:  # never hide the load's own outcome behind a cleanup failure
+            import logging
+
+            logging.getLogger(__name__).warning("could not drop staging tables %s* in %s", prefix, staging_schema)
+
+
+def _clean_error(exc: Exception, table: str) -> Exception:
+    """One line instead of a Spark task failure; a repeated merge key named as such."""
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.CardinalityViolation):
+        return ValueError(f"POSTGRES {table}: the batch holds the same merge key more than once; deduplicate it first")
+    text = str(exc)
+    if "Traceback (most recent call last)" not in text:
+        return exc
+    return RuntimeError(f"POSTGRES {table}: staging failed: {python_error_line(text)}")
+
+
+def python_error_line(text: str) -> str:
+    """``Type: message`` of the last Python traceback in a Spark task error (its first line only)."""
+    tail = text.rpartition("Traceback (most recent call last):")[2]
+    for line in tail.splitlines():
+        if line.strip() and not line[0].isspace():
+            kind, sep, message = line.partition(": ")
+            return f"{kind.rpartition('.')[2]}{sep}{message}"
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
