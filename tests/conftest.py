@@ -111,7 +111,7 @@ def smtp_server() -> Iterator[SmtpSink]:
     sink = SmtpSink(host="127.0.0.1", port=free_port())
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             sink.envelopes.append(envelope)
             sink.messages.append(message_from_bytes(envelope.content))
             return "250 OK"
