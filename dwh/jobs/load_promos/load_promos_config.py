@@ -15,7 +15,7 @@ Defaults filled in when a key is absent from a loader block:
   unity_loader_config     strategy DELTA, mode merge, keys [promo_id]
   stage_loader_config     strategy PARQUET, mode replace_window, window_column load_window_start,
                           partition_by [load_window_start] (PARQUET only)
-  redshift_loader_config  (optional; POSTGRES or REDSHIFT) mode merge, keys [promo_id]
+  redshift_loader_config  (optional; POSTGRES or REDSHIFT) mode merge, keys [promo_id], table public.promos
   expectations            `DEFAULT_EXPECTATIONS`; a given list replaces the whole default list.
 """
 
@@ -33,6 +33,9 @@ from dwh.strategies.loaders.postgres import PostgresLoader
 from dwh.strategies.loaders.redshift import RedshiftLoader
 from dwh.strategies.loaders.registry import LoaderConfig
 from dwh.strategies.quality import ExpectationList
+
+#: The warehouse table when the config names none (configs written before `table` existed).
+DEFAULT_WAREHOUSE_TABLE = "public.promos"
 
 #: The warehouse target: PostgreSQL (or anything speaking its protocol) or Amazon Redshift.
 WarehouseLoaderConfig = Annotated[PostgresLoader | RedshiftLoader, Field(discriminator="strategy")]
@@ -90,5 +93,7 @@ class LoadPromosJobConfig(JobConfig):
                 stage.setdefault("partition_by", [WINDOW_COLUMN])
             data["stage_loader_config"] = stage
         if data.get("redshift_loader_config") is not None:
-            data["redshift_loader_config"] = _fill(data["redshift_loader_config"], {"mode": "merge"}, merge)
+            data["redshift_loader_config"] = _fill(
+                data["redshift_loader_config"], {"mode": "merge", "table": DEFAULT_WAREHOUSE_TABLE}, merge
+            )
         return data

@@ -119,3 +119,30 @@ def test_the_schema_prints_without_importing_spark_or_any_driver() -> None:
     assert set(schema["required"]) == {"extractor_config", "unity_loader_config", "stage_loader_config"}
     assert {"redshift_loader_config", "expectations", "job_failed_notifications"} <= set(schema["properties"])
     assert schema["additionalProperties"] is False
+
+
+def test_design_example_config_is_accepted_unchanged() -> None:
+    """The config shape from DESIGN.md (no table, no modes) keeps working, with the documented defaults."""
+    config = LoadPromosJobConfig.model_validate(
+        {
+            "job_failed_notifications": {"notification_service": "NOOP"},
+            "job_success_notifications": {"notification_service": "NOOP"},
+            "data_quality_notifications": {"notification_service": "NOOP"},
+            "extractor_config": {"strategy": "PARQUET", "source_table": "s3a://bucket/promos/"},
+            "unity_loader_config": {"strategy": "DELTA", "path": "s3a://bucket/unity/promos"},
+            "stage_loader_config": {"strategy": "PARQUET", "path": "s3a://bucket/stage/promos"},
+            "redshift_loader_config": {
+                "strategy": "POSTGRES",
+                "jdbc_url": "jdbc:postgresql://postgres:5432/postgres_db",
+                "properties": {"user": "etl", "password": "env:PG_PASSWORD", "driver": "org.postgresql.Driver"},
+            },
+        }
+    )
+    warehouse = config.redshift_loader_config
+    assert warehouse is not None
+    assert (warehouse.table, warehouse.mode, warehouse.keys) == ("public.promos", "merge", ["promo_id"])
+    assert (config.unity_loader_config.mode, config.unity_loader_config.keys) == ("merge", ["promo_id"])
+    assert (config.stage_loader_config.mode, config.stage_loader_config.partition_by) == (
+        "replace_window",
+        ["load_window_start"],
+    )
