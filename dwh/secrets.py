@@ -27,6 +27,8 @@ SECRET_SCHEMES = ("env", "file", "databricks", "aws-secretsmanager", "aws-ssm")
 _REFERENCE = re.compile(r"^(env|file|databricks|aws-secretsmanager|aws-ssm):(.+)$")
 # Very short values (e.g. "x") would turn every log line into noise if masked; they are not secrets.
 _MIN_SCRUB_LENGTH = 4
+#: How long a databricks: lookup may retry transient errors before it counts as unresolvable.
+DATABRICKS_RETRY_SECONDS = 60
 
 
 class SecretScrubber:
@@ -90,12 +92,15 @@ def _from_databricks(spec: str) -> str:
         raise LookupError("expected databricks:scope/key")
     try:
         from databricks.sdk import WorkspaceClient
+        from databricks.sdk.config import Config
     except ImportError:
         raise LookupError("needs databricks-sdk: pip install 'dwh-business-logic[databricks]'") from None
     try:
         # On a cluster this is the runtime's own dbutils; elsewhere the SDK reads the secret over REST.
         # (databricks.sdk.runtime would import pyspark off-cluster, and an unconfigured client raises here.)
-        return str(WorkspaceClient().dbutils.secrets.get(scope=scope, key=key))
+        # A bounded retry budget: an unreachable workspace is a config error in a minute, not five.
+        client = WorkspaceClient(config=Config(retry_timeout_seconds=DATABRICKS_RETRY_SECONDS))
+        return str(client.dbutils.secrets.get(scope=scope, key=key))
     except Exception as exc:
         raise LookupError(f"Databricks secret {scope}/{key} not readable ({type(exc).__name__})") from None
 
