@@ -26,6 +26,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EMR_JOB_FLOW_FILE = Path("/mnt/var/lib/info/job-flow.json")
+#: Every environment variable platform detection and run ids read (tests clear exactly these).
+PLATFORM_ENV_VARS = (
+    "DWH_SERVICE_PROVIDER",
+    "DATABRICKS_RUNTIME_VERSION",
+    "DATABRICKS_HOST",
+    "GLUE_VERSION",
+    "EMR_CLUSTER_ID",
+    "EMR_STEP_ID",
+    "EMR_SERVERLESS_APPLICATION_ID",
+    "EMR_SERVERLESS_JOB_RUN_ID",
+)
 POSTGRES_JDBC_JAR = Path("/usr/share/java/postgresql.jar")
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from dwh.errors import ConfigError
 from dwh.generic_entry import allowed_prefixes, main, parse_arguments
+from dwh.runtime import PLATFORM_ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -27,16 +28,7 @@ SMOKE = "dwh.jobs.smoke.smoke_job_factory"
 PROBE = "tests.jobs.fixtures_jobs.probe_job_factory"
 FIXTURE_PREFIX = "tests.jobs.fixtures_jobs"
 HEAVY = frozenset({"pyspark", "boto3", "botocore", "deltalake", "pyarrow", "py4j", "pandas", "psycopg", "sqlalchemy"})
-PLATFORM_ENV = (
-    "DWH_SERVICE_PROVIDER",
-    "DWH_ALLOWED_MODULE_PREFIXES",
-    "DATABRICKS_RUNTIME_VERSION",
-    "GLUE_VERSION",
-    "EMR_CLUSTER_ID",
-    "EMR_STEP_ID",
-    "EMR_SERVERLESS_APPLICATION_ID",
-    "EMR_SERVERLESS_JOB_RUN_ID",
-)
+PLATFORM_ENV = (*PLATFORM_ENV_VARS, "DWH_ALLOWED_MODULE_PREFIXES")
 
 
 @pytest.fixture(autouse=True)

@@ -12,18 +12,9 @@ import pytest
 
 from dwh import runtime
 from dwh.errors import ConfigError
-from dwh.runtime import RunContext, ServiceProvider, detect_service_provider, platform_run_ids
+from dwh.runtime import PLATFORM_ENV_VARS, RunContext, ServiceProvider, detect_service_provider, platform_run_ids
 
-PLATFORM_ENV = (
-    "DWH_SERVICE_PROVIDER",
-    "DATABRICKS_RUNTIME_VERSION",
-    "DATABRICKS_HOST",
-    "GLUE_VERSION",
-    "EMR_CLUSTER_ID",
-    "EMR_STEP_ID",
-    "EMR_SERVERLESS_APPLICATION_ID",
-    "EMR_SERVERLESS_JOB_RUN_ID",
-)
+PLATFORM_ENV = PLATFORM_ENV_VARS
 
 
 @pytest.fixture(autouse=True)

@@ -22,22 +22,17 @@ from pathlib import Path
 
 import pytest
 
+from dwh.runtime import PLATFORM_ENV_VARS
+
 ROOT = Path(__file__).resolve().parents[2]
 DEV_PYTHON = ROOT / ".venv" / "bin" / "python"
 SPARK_SUBMIT = ROOT / ".venv" / "bin" / "spark-submit"
 #: Environment that would change what the runs detect or import; removed from every subprocess.
 HOST_ENV = (
+    *PLATFORM_ENV_VARS,
     "PYTHONPATH",
-    "DWH_SERVICE_PROVIDER",
     "DWH_ALLOWED_MODULE_PREFIXES",
     "DWH_SPARK_MASTER",
-    "DATABRICKS_RUNTIME_VERSION",
-    "DATABRICKS_HOST",
-    "GLUE_VERSION",
-    "EMR_CLUSTER_ID",
-    "EMR_STEP_ID",
-    "EMR_SERVERLESS_APPLICATION_ID",
-    "EMR_SERVERLESS_JOB_RUN_ID",
     "PYSPARK_PYTHON",
     "PYSPARK_DRIVER_PYTHON",
     "PYSPARK_SUBMIT_ARGS",
