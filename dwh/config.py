@@ -111,30 +111,52 @@ def validate_model(model: type[ModelT], data: Any, *, argument: str) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc), field=argument) from None
+        raise ConfigError(describe_validation_error(exc, data), field=argument) from None
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line for the first error: ``field.path: what is wrong`` (+ how many more)."""
+def describe_validation_error(exc: ValidationError, data: Any = None) -> str:
+    """One line for the first error: ``field.path: what is wrong`` (+ how many more).
+
+    `data` is the validated input; with it the path keeps exactly the keys the user wrote.
+    """
     errors = exc.errors(include_url=False)
     first = errors[0]
-    text = f"{_error_path(first)}: {_error_message(first)}"
+    text = f"{_error_path(first, data)}: {_error_message(first)}"
     if len(errors) > 1:
         text += f" (and {len(errors) - 1} more)"
     return SCRUBBER.scrub(text)
 
 
-def _error_path(error: ErrorDetails) -> str:
+_MISSING = object()
+
+
+def _error_path(error: ErrorDetails, data: Any = _MISSING) -> str:
+    """The user's path to the error: pydantic's location without union tags and internal steps.
+
+    Walking `data` alongside tells the user's keys (``properties.USER``) from discriminated-union
+    tags (``DELTA``: the value of the block's ``strategy``); without it, upper-case steps count as tags.
+    """
     parts: list[str] = []
+    node = data
     for item in error["loc"]:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]" if parts else f"[{item}]"]
-        elif item.isupper() or item.startswith(("function-", "list[", "dict[")):
-            # Discriminated-union tags (e.g. DELTA) and pydantic's internal locations are not user paths.
-            continue
+            node = node[item] if isinstance(node, list) and -len(node) <= item < len(node) else _MISSING
+        elif isinstance(node, dict) and item in node:
+            parts.append(item)
+            node = node[item]
+        elif _is_union_tag(item, node) or item.startswith(("function-", "list[", "dict[")):
+            continue  # pydantic's own steps, not part of what the user wrote
         else:
             parts.append(item)
+            node = _MISSING
     return ".".join(parts) or "(top level)"
+
+
+def _is_union_tag(item: str, node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(value == item for value in node.values() if isinstance(value, str))
+    return node is _MISSING and item.isupper()
 
 
 def _error_message(error: ErrorDetails) -> str:

@@ -48,6 +48,7 @@ class ExampleJobConfig(StrictModel):
     unity_loader_config: Target
     extra_loaders: list[Target] = []
     rows: int = Field(10, ge=0)
+    limits: dict[str, int] = {}
 
 
 VALID = {"unity_loader_config": {"strategy": "DELTA", "path": "/tmp/unity"}}
@@ -88,6 +89,13 @@ def test_missing_strategy() -> None:
 def test_list_indices_in_the_path() -> None:
     data = {**VALID, "extra_loaders": [{"strategy": "DELTA", "path": "/a"}, {"strategy": "POSTGRES", "jdbc_url": "x"}]}
     assert error_line(data) == "--example_job: extra_loaders[1].password: required field is missing"
+
+
+def test_upper_case_keys_the_user_wrote_stay_in_the_path() -> None:
+    data = {**VALID, "limits": {"MAX_ROWS": "many"}}
+    assert error_line(data).startswith("--example_job: limits.MAX_ROWS: ")
+    data = {"unity_loader_config": {"strategy": "DELTA", "path": "/p", "MODE": "append"}}
+    assert error_line(data) == "--example_job: unity_loader_config.MODE: unknown field (check the spelling)"
 
 
 def test_misspelled_key_is_an_error() -> None:
