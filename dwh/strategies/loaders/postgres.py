@@ -4,15 +4,18 @@
      "properties": {"user": "loader", "password": "env:PG_PASSWORD", "driver": "org.postgresql.Driver"},
      "table": "public.promos", "mode": "merge", "keys": ["promo_id"]}
 
-1. Driver: read the target's columns (or plan to create it, see `postgres_types` for the type
-   mapping), check that merge ``keys`` have a primary key / unique index, and create an UNLOGGED
-   template ``dwh_stage_<run>_t`` (in ``staging_schema``, default the target's schema).
+1. Driver: claim a staging prefix ``dwh_stage_<16 hex>`` by holding an advisory lock on it for the
+   whole load, drop the staging tables of runs that died (their prefix's lock is free, see
+   `postgres_sql`), read the target's columns (or plan to create it, see `postgres_types` for the
+   type mapping), check that merge ``keys`` have a primary key / unique index, and create an
+   UNLOGGED template ``<prefix>_t`` (in ``staging_schema``, default the target's schema).
 2. Executors: each partition COPYs into its own UNLOGGED ``dwh_stage_<run>_p<n>`` (`postgres_copy`).
 3. Driver, ONE transaction: create the target if missing, then
    ``append`` insert · ``overwrite`` TRUNCATE + insert · ``replace_window`` delete the run window's
    rows + insert (every staged row must lie in the window) · ``merge`` INSERT ... ON CONFLICT (keys)
    DO UPDATE (a batch with one key twice fails clearly).
-4. The run's staging tables are dropped, also when anything failed.
+4. The run's staging tables are dropped, also when anything failed; a run killed before this
+   leaves them for the next load into that schema to sweep.
 
 Until step 3 commits, the target is untouched: a failed or killed run leaves the old rows. Names are
 checked when the config is parsed (``schema.table``, keys, window column: plain identifiers) and
@@ -22,6 +25,7 @@ re-sent once it has started, so it can never apply twice.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -84,24 +88,26 @@ class PostgresLoader(DatabaseConnection, Loader):
         columns = self._checked_columns(frame)
         schema, table = split_table_name(self.table)
         staging_schema = self.staging_schema or schema
-        prefix = f"dwh_stage_{uuid.uuid4().hex[:16]}"
         retry = RetryPolicy(attempts=self.retries)
         window = self.window(context) if self.mode == "replace_window" else None
         staged: dict[int, int] = {}
-        try:
-            target = self._prepare(new_table_types, staged_types, schema, table, staging_schema, prefix, retry)
-            plan = StagingPlan(self._connect_kwargs(), staging_schema, f"{prefix}_t", prefix, tuple(columns), retry)
-            staged = stage_partitions(frame, plan)
-            with connect(self._connect_kwargs(), retry) as conn:
-                detail = self._apply(conn, columns, staged, target, staging_schema, prefix, window)
-        except Exception as exc:
-            clean = _clean_error(exc, self.table)
-            if clean is exc:
-                raise
-            raise clean from exc
-        finally:
-            self._drop_staging(staging_schema, prefix, retry)
-        detail.update(mode=self.mode, staging_partitions=len(staged))
+        with connect(self._connect_kwargs(), retry, autocommit=True) as guard:
+            prefix = _claim_prefix(guard)
+            try:
+                swept = _sweep_stale_staging(guard, staging_schema, prefix)
+                target = self._prepare(guard, new_table_types, staged_types, schema, table, staging_schema, prefix)
+                plan = StagingPlan(self._connect_kwargs(), staging_schema, f"{prefix}_t", prefix, tuple(columns), retry)
+                staged = stage_partitions(frame, plan)
+                with connect(self._connect_kwargs(), retry) as conn:
+                    detail = self._apply(conn, columns, staged, target, staging_schema, prefix, window)
+            except Exception as exc:
+                clean = _clean_error(exc, self.table)
+                if clean is exc:
+                    raise
+                raise clean from exc
+            finally:
+                self._drop_staging(staging_schema, prefix, retry)
+        detail.update(mode=self.mode, staging_partitions=len(staged), stale_staging_runs_dropped=swept)
         return LoadResult(target=f"{schema}.{table}", rows_written=detail.pop("rows_written"), detail=detail)
 
     def _connect_kwargs(self) -> dict[str, Any]:
@@ -120,33 +126,32 @@ class PostgresLoader(DatabaseConnection, Loader):
 
     def _prepare(
         self,
+        conn: psycopg.Connection,
         new_table_types: dict[str, str],
         staged_types: dict[str, str],
         schema: str,
         table: str,
         staging_schema: str,
         prefix: str,
-        retry: RetryPolicy,
     ) -> TargetPlan:
         """Check the target and create the staging template; says whether to create the target and how to cast."""
         from dwh.strategies.loaders import postgres_sql as q
         from dwh.strategies.loaders.postgres_types import needs_text_cast
 
-        with connect(self._connect_kwargs(), retry, autocommit=True) as conn:
-            existing = q.table_columns(conn, schema, table)
-            if existing is not None:
-                missing = [name for name in staged_types if name not in existing]
-                if missing:
-                    raise ValueError(f"target {schema}.{table} has no column(s) {', '.join(missing)}")
-                if self.mode == "merge" and frozenset(self.keys or []) not in q.unique_key_sets(conn, schema, table):
-                    raise ValueError(
-                        f"mode merge needs a primary key or unique index on ({', '.join(self.keys or [])}) "
-                        f"of {schema}.{table}; create one first"
-                    )
-            for needed_schema in {schema, staging_schema}:
-                if not q.schema_exists(conn, needed_schema):
-                    conn.execute(q.statement("CREATE SCHEMA IF NOT EXISTS {}", q.identifier(needed_schema)))
-            conn.execute(q.create_table(staging_schema, f"{prefix}_t", staged_types, unlogged=True))
+        existing = q.table_columns(conn, schema, table)
+        if existing is not None:
+            missing = [name for name in staged_types if name not in existing]
+            if missing:
+                raise ValueError(f"target {schema}.{table} has no column(s) {', '.join(missing)}")
+            if self.mode == "merge" and frozenset(self.keys or []) not in q.unique_key_sets(conn, schema, table):
+                raise ValueError(
+                    f"mode merge needs a primary key or unique index on ({', '.join(self.keys or [])}) "
+                    f"of {schema}.{table}; create one first"
+                )
+        for needed_schema in {schema, staging_schema}:
+            if not q.schema_exists(conn, needed_schema):
+                conn.execute(q.statement("CREATE SCHEMA IF NOT EXISTS {}", q.identifier(needed_schema)))
+        conn.execute(q.create_table(staging_schema, f"{prefix}_t", staged_types, unlogged=True))
         target_types = existing or new_table_types
         casts = {
             name: target_types[name]
@@ -216,9 +221,42 @@ class PostgresLoader(DatabaseConnection, Loader):
         try:
             drop()
         except Exception:  # never hide the load's own outcome behind a cleanup failure
-            import logging
-
             logging.getLogger(__name__).warning("could not drop staging tables %s* in %s", prefix, staging_schema)
+
+
+def _claim_prefix(guard: psycopg.Connection) -> str:
+    """A fresh staging prefix whose advisory lock `guard` now holds (marks this run's staging as live)."""
+    from dwh.strategies.loaders import postgres_sql as q
+
+    for _ in range(8):  # a taken lock means a hash collision with a live run: another prefix avoids waiting
+        prefix = f"dwh_stage_{uuid.uuid4().hex[:16]}"
+        if q.hold_staging_lock(guard, prefix):
+            return prefix
+    raise RuntimeError("POSTGRES: could not take an advisory lock for a staging prefix (8 tries)")
+
+
+def _sweep_stale_staging(guard: psycopg.Connection, schema: str, own_prefix: str) -> int:
+    """Drop the staging tables in `schema` of runs that are gone; returns how many runs' tables were dropped."""
+    import psycopg
+
+    from dwh.strategies.loaders import postgres_sql as q
+
+    dropped = 0
+    for prefix in q.stale_staging_prefixes(guard, schema, own_prefix):
+        try:
+            names = q.staging_tables(guard, schema, prefix)
+            if names:
+                guard.execute(q.drop_tables(schema, names))
+                dropped += 1
+        except psycopg.Error as exc:  # e.g. another role's tables: leave them, the load goes on
+            logging.getLogger(__name__).warning(
+                "could not drop stale staging tables %s* in %s: %s", prefix, schema, type(exc).__name__
+            )
+        finally:
+            q.release_staging_lock(guard, prefix)
+    if dropped:
+        logging.getLogger(__name__).info("dropped the staging tables of %d dead run(s) in %s", dropped, schema)
+    return dropped
 
 
 def _clean_error(exc: Exception, table: str) -> Exception:

@@ -10,6 +10,10 @@ tables) and the statements of the final transaction for each write mode:
                     WHERE (target.c, ...) IS DISTINCT FROM (EXCLUDED.c, ...)
 
 The staging data is the UNION ALL of one UNLOGGED table per Spark partition.
+
+Staging tables of a run that died (SIGKILL, lost driver) are swept by the next load in the same
+schema: every run holds a session advisory lock on its staging prefix while it loads, and a prefix
+whose lock can be taken has no live owner (PostgreSQL releases the lock with the session).
 """
 
 from __future__ import annotations
@@ -93,6 +97,43 @@ def staging_tables(conn: psycopg.Connection, schema: str, prefix: str) -> list[s
         [schema, prefix],
     ).fetchall()
     return [name for (name,) in rows]
+
+
+#: First key of the advisory locks that mark a live run's staging prefix (ASCII "dwhs").
+STAGING_LOCK_CLASS = 0x64776873
+#: ``dwh_stage_`` + 16 hex digits: what a run's staging table names start with.
+STAGING_PREFIX_PATTERN = "^dwh_stage_[0-9a-f]{16}_"
+STAGING_PREFIX_LENGTH = len("dwh_stage_") + 16
+
+
+def hold_staging_lock(conn: psycopg.Connection, prefix: str) -> bool:
+    """Mark `prefix` as live for as long as `conn`'s session lasts; False if its lock is taken (pick another)."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [STAGING_LOCK_CLASS, prefix]).fetchone()
+    return bool(row and row[0])
+
+
+def stale_staging_prefixes(conn: psycopg.Connection, schema: str, own_prefix: str) -> list[str]:
+    """Staging prefixes in `schema` whose run is gone, each left locked by `conn` until `release_staging_lock`."""
+    rows = conn.execute(
+        """
+        SELECT DISTINCT left(c.relname, %s) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname ~ %s
+        """,
+        [STAGING_PREFIX_LENGTH, schema, STAGING_PREFIX_PATTERN],
+    ).fetchall()
+    stale = []
+    for (prefix,) in rows:
+        if prefix == own_prefix:
+            continue
+        taken = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [STAGING_LOCK_CLASS, prefix]).fetchone()
+        if taken and taken[0]:
+            stale.append(prefix)
+    return stale
+
+
+def release_staging_lock(conn: psycopg.Connection, prefix: str) -> None:
+    """Give back a lock `stale_staging_prefixes` took."""
+    conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [STAGING_LOCK_CLASS, prefix])
 
 
 def create_table(

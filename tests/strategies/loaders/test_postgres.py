@@ -281,6 +281,26 @@ def test_a_column_the_target_lacks_is_named(spark: Any, postgres_db: LocalPostgr
     assert items(postgres_db) == OLD
 
 
+def test_staging_of_a_dead_run_is_swept_and_of_a_live_run_kept(spark: Any, postgres_db: LocalPostgres) -> None:
+    import psycopg
+
+    from dwh.strategies.loaders.postgres_sql import hold_staging_lock
+
+    live, dead = "dwh_stage_" + "a" * 16, "dwh_stage_" + "b" * 16
+    with psycopg.connect(postgres_db.conninfo, autocommit=True) as other_run:
+        for name in (f"{live}_t", f"{live}_p0", f"{dead}_t", f"{dead}_p1"):
+            other_run.execute(f"CREATE UNLOGGED TABLE public.{name} (id bigint)")
+        assert hold_staging_lock(other_run, live)
+        seed(spark, postgres_db)
+        assert sorted(staging_left(postgres_db)) == [(f"{live}_p0",), (f"{live}_t",)]
+    # the live run's session has ended, so its lock is gone: the next load sweeps its tables too
+    new = [(7, "seven", dt.date(2025, 2, 1), 7.0)]
+    result = loader(postgres_db, mode="append").load(spark.createDataFrame(new, SCHEMA), run_context())
+    assert result.detail["stale_staging_runs_dropped"] == 1
+    assert staging_left(postgres_db) == []
+    assert items(postgres_db) == [*OLD, *new]
+
+
 def test_an_empty_frame_with_overwrite_empties_the_target(spark: Any, postgres_db: LocalPostgres) -> None:
     seed(spark, postgres_db)
     result = loader(postgres_db, mode="overwrite").load(spark.createDataFrame([], SCHEMA), run_context())
@@ -432,4 +452,4 @@ def test_retries_give_up_with_the_connection_error(spark: Any, postgres_db: Loca
             )
     finally:
         proxy.close()
-    assert proxy.accepted == 4  # 2 attempts to prepare + 2 attempts to drop the (never created) staging
+    assert proxy.accepted == 2  # 2 attempts at the first connection; no staging exists, so no clean-up

@@ -3,6 +3,7 @@
 A child process runs a real overwrite load (local Spark, 300,000 rows) into a table holding old
 rows. Its source hands over batches at a steady pace, so the COPY streams for a few seconds; once
 PostgreSQL reports the COPY running with rows received, the whole process group is SIGKILLed.
+The killed run's staging tables stay behind until the next load into the schema sweeps them.
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ def wait_for(condition: Any, *, seconds: float, what: str, child: subprocess.Pop
         time.sleep(0.05)
 
 
-def test_sigkill_during_copy_leaves_exactly_the_old_rows(postgres_db: LocalPostgres, tmp_path: Path) -> None:
+@pytest.mark.spark
+def test_sigkill_during_copy_leaves_exactly_the_old_rows_and_the_next_load_sweeps_staging(
+    spark: Any, postgres_db: LocalPostgres, tmp_path: Path
+) -> None:
     query(postgres_db, "CREATE TABLE public.items (id bigint, name text)")
     query(postgres_db, "INSERT INTO public.items SELECT i, 'old-' || i FROM generate_series(1, %s) i", OLD_ROWS)
     old = query(postgres_db, "SELECT id, name FROM public.items ORDER BY id")
@@ -114,3 +118,16 @@ def test_sigkill_during_copy_leaves_exactly_the_old_rows(postgres_db: LocalPostg
         "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query ILIKE 'COPY%%'",
         postgres_db.dbname,
     ) == [(0,)]
+
+    leftover = query(postgres_db, "SELECT relname FROM pg_class WHERE relname LIKE 'dwh_stage%%'")
+    assert leftover, "the killed run should have left its staging template behind"
+    from dwh.runtime import RunContext, ServiceProvider
+    from dwh.strategies.loaders.postgres import PostgresLoader
+
+    block = {"strategy": "POSTGRES", "jdbc_url": postgres_db.jdbc_url, "properties": {"user": postgres_db.user}}
+    next_load = PostgresLoader.model_validate({**block, "table": "public.items", "mode": "append"})
+    context = RunContext(job_name="after-kill", service_provider=ServiceProvider.LOCAL, run_ids={"run_id": "next"})
+    result = next_load.load(spark.createDataFrame([(OLD_ROWS + 1, "next")], "id long, name string"), context)
+    assert result.detail["stale_staging_runs_dropped"] == 1
+    assert query(postgres_db, "SELECT relname FROM pg_class WHERE relname LIKE 'dwh_stage%%'") == []
+    assert query(postgres_db, "SELECT count(*) FROM public.items") == [(OLD_ROWS + 1,)]
