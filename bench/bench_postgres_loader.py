@@ -12,6 +12,14 @@ table with identical columns:
 * ``raw_copy`` - pyarrow reads the file, one psycopg ``COPY ... (FORMAT binary)`` stream straight into
   the table (the loader's own encoder, so the ratio is the price of Spark + staging + atomicity)
 * ``raw_copy_csv`` - the common recipe, for reference: pyarrow ``write_csv`` per batch + ``COPY (FORMAT csv)``
+* ``spark_copy`` - reference, not atomic: every Spark task COPYs its partition straight into the
+  table and commits on its own (a killed run leaves part of the rows); the loader minus this is
+  the price of staging + one final transaction
+* ``spark_floor`` - reference, writes nothing: Spark scans the file and hands it to Python as Arrow
+  (``mapInArrow``), the part every Spark-fed loader pays before it talks to the database
+
+Every contender first runs once untimed on ``--warm-rows`` rows (default a quarter of ``--rows``) so
+the JVM has compiled its hot paths; a cold first run would otherwise cost the Spark contenders ~2x.
 
 Prints medians and the ratios (goals: loader >= 3x JDBC, loader >= 0.7x raw COPY) and writes them
 to ``bench/.results/postgres_loader.json``.
@@ -36,6 +44,8 @@ TABLE_SQL = (
     "price numeric(12, 2), ts timestamp with time zone, flag boolean)"
 )
 GOALS = {"loader_vs_jdbc": 3.0, "loader_vs_raw_copy": 0.7}
+#: Contenders that write nothing (their row count is not checked).
+REFERENCE_ONLY = {"spark_floor"}
 
 
 def make_parquet(path: Path, rows: int) -> None:
@@ -118,12 +128,52 @@ def contenders(spark: Any, server: Any) -> dict[str, Callable[[Path, str], None]
         properties = {"user": server.user, "driver": "org.postgresql.Driver", "batchsize": "10000"}
         spark.read.parquet(str(path)).write.jdbc(server.jdbc_url, f"public.{table}", "append", properties)
 
+    def spark_floor(path: Path, table: str) -> None:
+        spark.read.parquet(str(path)).mapInArrow(_count_rows, "rows long").collect()
+
+    def spark_copy(path: Path, table: str) -> None:
+        conninfo = server.conninfo
+
+        def copy_straight(batches: Any) -> Any:
+            return _copy_partition_straight(batches, conninfo, table)
+
+        spark.read.parquet(str(path)).mapInArrow(copy_straight, "rows long").collect()
+
     return {
         "loader": loader,
         "jdbc": jdbc,
+        "spark_copy": spark_copy,
+        "spark_floor": spark_floor,
         "raw_copy": lambda path, table: raw_copy(path, server.conninfo, table),
         "raw_copy_csv": lambda path, table: raw_copy_csv(path, server.conninfo, table),
     }
+
+
+def _copy_partition_straight(batches: Any, conninfo: str, table: str) -> Any:
+    """Executor side of ``spark_copy``: one binary COPY of this partition into the table, committed alone."""
+    import psycopg
+    import pyarrow as pa
+
+    from dwh.strategies.loaders.postgres_binary import HEADER, TRAILER, encode_batch
+
+    rows = 0
+    with psycopg.connect(conninfo) as conn:
+        with conn.cursor().copy(f"COPY public.{table} FROM STDIN (FORMAT binary)") as copy:
+            copy.write(HEADER)
+            for batch in batches:
+                copy.write(encode_batch(batch))
+                rows += batch.num_rows
+            copy.write(TRAILER)
+        conn.commit()
+    yield pa.RecordBatch.from_pydict({"rows": [rows]}, schema=pa.schema([("rows", pa.int64())]))
+
+
+def _count_rows(batches: Any) -> Any:
+    """Executor side of ``spark_floor``: consume the Arrow batches, yield one row with their row count."""
+    import pyarrow as pa
+
+    rows = sum(batch.num_rows for batch in batches)
+    yield pa.RecordBatch.from_pydict({"rows": [rows]}, schema=pa.schema([("rows", pa.int64())]))
 
 
 def fresh_table(server: Any, table: str) -> None:
@@ -140,8 +190,6 @@ def run_rounds(
     runs: dict[str, Callable[[Path, str], None]], server: Any, path: Path, rows: int, repeats: int
 ) -> dict[str, list[float]]:
     """Alternate the contenders (order rotated per round); each run gets a fresh empty table."""
-    import psycopg
-
     names = list(runs)
     seconds: dict[str, list[float]] = {name: [] for name in names}
     for round_index in range(repeats):
@@ -152,16 +200,24 @@ def run_rounds(
             started = time.perf_counter()
             runs[name](path, table)
             seconds[name].append(time.perf_counter() - started)
-            with psycopg.connect(server.conninfo) as conn:
-                count = conn.execute(f"SELECT count(*) FROM public.{table}").fetchone()
-            if count is None or count[0] != rows:
-                raise RuntimeError(f"{name} wrote {count} rows, expected {rows}")
+            if name not in REFERENCE_ONLY:
+                check_rows(server, name, table, rows)
             print(f"  round {round_index + 1} {name:<12} {seconds[name][-1]:7.2f} s", flush=True)
     return seconds
 
 
+def check_rows(server: Any, name: str, table: str, rows: int) -> None:
+    """A contender that wrote the wrong number of rows invalidates the run."""
+    import psycopg
+
+    with psycopg.connect(server.conninfo) as conn:
+        count = conn.execute(f"SELECT count(*) FROM public.{table}").fetchone()
+    if count is None or count[0] != rows:
+        raise RuntimeError(f"{name} wrote {count} rows, expected {rows}")
+
+
 def warm_up(runs: dict[str, Callable[[Path, str], None]], server: Any, path: Path) -> None:
-    """One untimed run of each contender on a small file: JVM, JIT and Python workers start warm."""
+    """One untimed run of each contender: JVM, JIT and Python workers start warm."""
     for name, run in runs.items():
         fresh_table(server, f"bench_{name}")
         run(path, f"bench_{name}")
@@ -174,6 +230,9 @@ def report(seconds: dict[str, list[float]], rows: int) -> dict[str, Any]:
         "loader_vs_jdbc": medians["jdbc"] / medians["loader"],
         "loader_vs_raw_copy": medians["raw_copy"] / medians["loader"],
         "loader_vs_raw_copy_csv": medians["raw_copy_csv"] / medians["loader"],
+        "loader_vs_spark_copy": medians["spark_copy"] / medians["loader"],
+        "spark_copy_vs_raw_copy": medians["raw_copy"] / medians["spark_copy"],
+        "spark_floor_vs_raw_copy": medians["raw_copy"] / medians["spark_floor"],
     }
     print(f"\n{'contender':<13} {'median s':>9} {'rows/s':>11}   runs")
     for name, median in medians.items():
@@ -193,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns 0 (the figures are the result, goals are reported, not enforced)."""
     parser = argparse.ArgumentParser(prog="bench_postgres_loader", description=__doc__)
     parser.add_argument("--rows", type=int, default=2_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warm-rows", type=int, default=None, help="rows of the untimed warm-up (default rows/4)")
     args = parser.parse_args(argv)
     os.environ["DWH_SPARK_MASTER"] = "local[2]"
     from dwh.devtools.local_postgres import start_local_postgres
@@ -207,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path, small = work / "data.parquet", work / "warm-up.parquet"
         make_parquet(path, args.rows)
-        make_parquet(small, min(args.rows, 50_000))
+        make_parquet(small, args.warm_rows if args.warm_rows is not None else max(args.rows // 4, 1))
         print(f"{args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB Parquet, local[2]", flush=True)
         runs = contenders(spark, server)
         warm_up(runs, server, small)
