@@ -106,7 +106,7 @@ class PostgresLoader(DatabaseConnection, Loader):
                     raise
                 raise clean from exc
             finally:
-                self._drop_staging(staging_schema, prefix, retry)
+                _drop_own_staging(guard, staging_schema, prefix)
         detail.update(mode=self.mode, staging_partitions=len(staged), stale_staging_runs_dropped=swept)
         return LoadResult(target=f"{schema}.{table}", rows_written=detail.pop("rows_written"), detail=detail)
 
@@ -209,20 +209,6 @@ class PostgresLoader(DatabaseConnection, Loader):
                     )
         return detail
 
-    def _drop_staging(self, staging_schema: str, prefix: str, retry: RetryPolicy) -> None:
-        from dwh.strategies.loaders import postgres_sql as q
-
-        def drop() -> None:
-            with connect(self._connect_kwargs(), retry, autocommit=True) as conn:
-                names = q.staging_tables(conn, staging_schema, prefix)
-                if names:
-                    conn.execute(q.drop_tables(staging_schema, names))
-
-        try:
-            drop()
-        except Exception:  # never hide the load's own outcome behind a cleanup failure
-            logging.getLogger(__name__).warning("could not drop staging tables %s* in %s", prefix, staging_schema)
-
 
 def _claim_prefix(guard: psycopg.Connection) -> str:
     """A fresh staging prefix whose advisory lock `guard` now holds (marks this run's staging as live)."""
@@ -244,10 +230,7 @@ def _sweep_stale_staging(guard: psycopg.Connection, schema: str, own_prefix: str
     dropped = 0
     for prefix in q.stale_staging_prefixes(guard, schema, own_prefix):
         try:
-            names = q.staging_tables(guard, schema, prefix)
-            if names:
-                guard.execute(q.drop_tables(schema, names))
-                dropped += 1
+            dropped += q.drop_staging(guard, schema, prefix)
         except psycopg.Error as exc:  # e.g. another role's tables: leave them, the load goes on
             logging.getLogger(__name__).warning(
                 "could not drop stale staging tables %s* in %s: %s", prefix, schema, type(exc).__name__
@@ -257,6 +240,16 @@ def _sweep_stale_staging(guard: psycopg.Connection, schema: str, own_prefix: str
     if dropped:
         logging.getLogger(__name__).info("dropped the staging tables of %d dead run(s) in %s", dropped, schema)
     return dropped
+
+
+def _drop_own_staging(guard: psycopg.Connection, schema: str, prefix: str) -> None:
+    """Drop this run's staging tables; if that fails, the next load sweeps them (this run's lock ends with it)."""
+    from dwh.strategies.loaders import postgres_sql as q
+
+    try:
+        q.drop_staging(guard, schema, prefix)
+    except Exception:  # never hide the load's own outcome behind a cleanup failure
+        logging.getLogger(__name__).warning("could not drop staging tables %s* in %s", prefix, schema)
 
 
 def _clean_error(exc: Exception, table: str) -> Exception:

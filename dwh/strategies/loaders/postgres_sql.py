@@ -131,6 +131,14 @@ def stale_staging_prefixes(conn: psycopg.Connection, schema: str, own_prefix: st
     return stale
 
 
+def drop_staging(conn: psycopg.Connection, schema: str, prefix: str) -> bool:
+    """Drop the tables of one run's staging prefix; True when there were any."""
+    names = staging_tables(conn, schema, prefix)
+    if names:
+        conn.execute(drop_tables(schema, names))
+    return bool(names)
+
+
 def release_staging_lock(conn: psycopg.Connection, prefix: str) -> None:
     """Give back a lock `stale_staging_prefixes` took."""
     conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [STAGING_LOCK_CLASS, prefix])
