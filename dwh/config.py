@@ -133,8 +133,9 @@ _MISSING = object()
 def _error_path(error: ErrorDetails, data: Any = _MISSING) -> str:
     """The user's path to the error: pydantic's location without union tags and internal steps.
 
-    Walking `data` alongside tells the user's keys (``properties.USER``) from discriminated-union
-    tags (``DELTA``: the value of the block's ``strategy``); without it, upper-case steps count as tags.
+    A step that is a key of the user's `data` at that point is kept as written (``properties.USER``);
+    other upper-case steps are discriminated-union tags (``DELTA``, also when the strategy was
+    defaulted) and ``function-...``/``list[...]`` steps are pydantic's own: both are left out.
     """
     parts: list[str] = []
     node = data
@@ -145,18 +146,12 @@ def _error_path(error: ErrorDetails, data: Any = _MISSING) -> str:
         elif isinstance(node, dict) and item in node:
             parts.append(item)
             node = node[item]
-        elif _is_union_tag(item, node) or item.startswith(("function-", "list[", "dict[")):
-            continue  # pydantic's own steps, not part of what the user wrote
+        elif item.isupper() or item.startswith(("function-", "list[", "dict[")):
+            continue
         else:
             parts.append(item)
             node = _MISSING
     return ".".join(parts) or "(top level)"
-
-
-def _is_union_tag(item: str, node: Any) -> bool:
-    if isinstance(node, dict):
-        return any(value == item for value in node.values() if isinstance(value, str))
-    return node is _MISSING and item.isupper()
 
 
 def _error_message(error: ErrorDetails) -> str:
