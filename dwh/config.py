@@ -43,6 +43,14 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
 
+    def required_packages(self) -> dict[str, str]:
+        """Import name -> the extra that installs it, for each package this block needs when it runs.
+
+        Checked for the whole config before a job starts (`missing_packages`): a missing extra is a
+        config error (exit 2), not a failure after some targets were already written.
+        """
+        return {}
+
     @model_validator(mode="after")
     def _register_literal_secrets(self) -> StrictModel:
         # Literal secrets in config are secrets too: mask them from the moment they are parsed.
@@ -98,6 +106,42 @@ def load_json_argument(raw: Any, *, argument: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"expects a JSON object, got {type(value).__name__}", field=f"--{argument}")
     return value
+
+
+def missing_packages(model: BaseModel, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(field path, import name, extra) for each package a block of `model` needs and this Python lacks."""
+    import importlib.util
+
+    found: list[tuple[str, str, str]] = []
+    if isinstance(model, StrictModel):
+        for package, extra in model.required_packages().items():
+            if importlib.util.find_spec(package) is None:
+                found.append((prefix or "(top level)", package, extra))
+    for name in type(model).model_fields:
+        found += _missing_in(getattr(model, name), f"{prefix}.{name}" if prefix else name)
+    return found
+
+
+def _missing_in(value: Any, path: str) -> list[tuple[str, str, str]]:
+    if isinstance(value, BaseModel):
+        return missing_packages(value, path)
+    if isinstance(value, list):
+        return [hit for index, item in enumerate(value) for hit in _missing_in(item, f"{path}[{index}]")]
+    if isinstance(value, dict):
+        return [hit for key, item in value.items() for hit in _missing_in(item, f"{path}.{key}")]
+    return []
+
+
+def check_packages(model: BaseModel, *, argument: str) -> None:
+    """One `ConfigError` naming every block whose package is not installed, and the pip command that adds them."""
+    missing = missing_packages(model)
+    if missing:
+        needs = ", ".join(f"{package} for {path}" for path, package, _ in missing)
+        extras = ",".join(sorted({extra for _, _, extra in missing}))
+        raise ConfigError(
+            f"packages missing for this config: {needs} (pip install 'dwh-business-logic[{extras}]')",
+            field=f"--{argument}",
+        )
 
 
 def parse_job_config(model: type[ModelT], raw: Any, *, argument: str) -> ModelT:

@@ -14,6 +14,7 @@ from dwh.config import (
     RunArguments,
     Secret,
     StrictModel,
+    check_packages,
     config_hash,
     load_json_argument,
     parse_job_config,
@@ -197,3 +198,37 @@ def test_run_argument_errors(given: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         validate_model(RunArguments, given, argument="run arguments")
     assert message in str(caught.value)
+
+
+class NeedsPackages(StrictModel):
+    """A block that needs one installed and one absent package."""
+
+    strategy: Literal["NEEDY"] = "NEEDY"
+    absent: bool = True
+
+    def required_packages(self) -> dict[str, str]:
+        return {"json": "core", **({"dwh_no_such_package": "imaginary"} if self.absent else {})}
+
+
+class NeedyJobConfig(StrictModel):
+    """Blocks at the top, in a list and in a dict."""
+
+    main: NeedsPackages
+    more: list[NeedsPackages] = []
+    named: dict[str, NeedsPackages] = {}
+
+
+def test_missing_packages_are_one_config_error_naming_every_block_and_the_extras() -> None:
+    config = NeedyJobConfig.model_validate(
+        {"main": {}, "more": [{"absent": False}, {}], "named": {"x": {"absent": False}}}
+    )
+    with pytest.raises(ConfigError) as caught:
+        check_packages(config, argument="needy_job")
+    assert str(caught.value) == (
+        "--needy_job: packages missing for this config: dwh_no_such_package for main, "
+        "dwh_no_such_package for more[1] (pip install 'dwh-business-logic[imaginary]')"
+    )
+
+
+def test_installed_packages_pass_the_check() -> None:
+    check_packages(NeedyJobConfig.model_validate({"main": {"absent": False}}), argument="needy_job")

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic
 
 from pydantic import ValidationError
 
-from dwh.config import RunArguments, config_hash, parse_job_config
+from dwh.config import RunArguments, check_packages, config_hash, parse_job_config
 from dwh.errors import ConfigError
 from dwh.jobs.abstract_job import AbstractJob, ConfigT
 from dwh.runtime import RunContext, ServiceProvider, detect_service_provider, platform_run_ids
@@ -58,6 +58,7 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
         if self.config_argument not in kwargs:
             raise ConfigError("is required (the job's JSON config)", field=f"--{self.config_argument}")
         config = parse_job_config(self.config_model, kwargs[self.config_argument], argument=self.config_argument)
+        check_packages(config, argument=self.config_argument)
         platform_args: dict[str, str] = dict(kwargs.get("platform_args") or {})
         provider = kwargs.get("service_provider") or detect_service_provider(platform_args)
         context = RunContext(

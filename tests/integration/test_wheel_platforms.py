@@ -128,6 +128,27 @@ def test_core_wheel_without_extras(bare_venv: Venv, tmp_path: Path) -> None:
     ]
 
 
+def test_a_config_needing_extras_that_are_not_installed_stops_before_the_job(bare_venv: Venv, tmp_path: Path) -> None:
+    """POSTGRES needs psycopg and SLACK slack-sdk: without their extras that is exit 2, not a half-done run."""
+    config = {
+        "extractor_config": {"strategy": "PARQUET", "source_table": str(tmp_path / "input")},
+        "unity_loader_config": {"strategy": "DELTA", "path": str(tmp_path / "unity")},
+        "stage_loader_config": {"strategy": "PARQUET", "path": str(tmp_path / "stage")},
+        "redshift_loader_config": {"strategy": "POSTGRES", "jdbc_url": "jdbc:postgresql://127.0.0.1:1/db"},
+        "job_failed_notifications": {"notification_service": "SLACK", "webhook_url": "https://hooks.example/T/B/x"},
+    }
+    command = [bare_venv.console_script, "--module_name", "dwh.jobs.load_promos.load_promos_job_factory"]
+    arguments = ["--load_promos_job", json.dumps(config), "--start_date", "2025-01-01", "--end_date", "2025-01-08"]
+    done = run([*command, *arguments], cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.lines == [
+        "generic_entry: error: --load_promos_job: packages missing for this config: "
+        "slack_sdk for job_failed_notifications, psycopg for redshift_loader_config "
+        "(pip install 'dwh-business-logic[postgres,slack]')"
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
 # --- Databricks python_wheel_task ------------------------------------------------------------------------------
 
 

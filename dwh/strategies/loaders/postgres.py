@@ -74,6 +74,10 @@ class PostgresLoader(DatabaseConnection, Loader):
             raise ValueError(f"POSTGRES needs a jdbc:postgresql:// URL, not jdbc:{self.scheme}:")
         return self
 
+    def required_packages(self) -> dict[str, str]:
+        """psycopg, from the ``postgres`` extra."""
+        return {"psycopg": "postgres"}
+
     def describe(self) -> str:
         """``POSTGRES(postgresql://host:port/db public.promos, merge)`` without credentials."""
         return f"POSTGRES({self.describe_database()} {self.table}, {self.mode})"

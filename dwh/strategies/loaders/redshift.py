@@ -99,6 +99,10 @@ class RedshiftLoader(DatabaseConnection, Loader):
             raise ValueError("give secret_arn or db_user, not both")
         return self
 
+    def required_packages(self) -> dict[str, str]:
+        """boto3 for the S3 staging (and the Data API); psycopg for ``connection: dbapi``."""
+        return {"boto3": "aws", **({"psycopg": "postgres"} if self.connection == "dbapi" else {})}
+
     def describe(self) -> str:
         """``REDSHIFT(schema.table, mode via data_api)``."""
         return f"REDSHIFT({self.table}, {self.mode} via {self.connection})"

@@ -49,6 +49,10 @@ class SlackNotifier(Notifier):
             raise ValueError("channel goes with token; an incoming webhook posts to its own channel")
         return self
 
+    def required_packages(self) -> dict[str, str]:
+        """slack-sdk, from the ``slack`` extra."""
+        return {"slack_sdk": "slack"}
+
     def describe(self) -> str:
         """Channel name without the webhook URL or token."""
         return f"SLACK({self.channel or 'webhook'})"

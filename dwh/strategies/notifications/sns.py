@@ -36,6 +36,10 @@ class SnsNotifier(Notifier):
         None, description="Custom endpoint (VPC endpoint, local server); default boto3's (AWS_ENDPOINT_URL)."
     )
 
+    def required_packages(self) -> dict[str, str]:
+        """boto3, from the ``aws`` extra."""
+        return {"boto3": "aws"}
+
     def describe(self) -> str:
         """Channel name with the topic."""
         return f"SNS({self.topic_arn.rsplit(':', 1)[-1]})"
