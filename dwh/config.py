@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -61,6 +62,9 @@ class StrictModel(BaseModel):
         return self
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 class RunArguments(StrictModel):
     """The framework's own command-line arguments that every job understands."""
 
@@ -73,6 +77,8 @@ class RunArguments(StrictModel):
     def _iso_date(cls, value: Any) -> Any:
         if isinstance(value, str):
             try:
+                if not _ISO_DATE.fullmatch(value):  # fromisoformat also takes 20250101 and 2025-W02-1 (3.11+)
+                    raise ValueError(value)
                 return dt.date.fromisoformat(value)
             except ValueError:
                 raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
@@ -83,6 +89,22 @@ class RunArguments(StrictModel):
         if self.start_date and self.end_date and self.end_date <= self.start_date:
             raise ValueError(f"--end_date {self.end_date} must be after --start_date {self.start_date}")
         return self
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (a second "mode" must not silently win)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
 
 
 def load_json_argument(raw: Any, *, argument: str) -> dict[str, Any]:
@@ -97,12 +119,16 @@ def load_json_argument(raw: Any, *, argument: str) -> dict[str, Any]:
             text = Path(raw[1:]).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read {raw[1:]}: {exc.strerror}", field=f"--{argument}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{raw[1:]} is not UTF-8 text (byte {exc.start})", field=f"--{argument}") from None
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", field=f"--{argument}"
         ) from None
+    except _DuplicateKey as exc:
+        raise ConfigError(f"the key {exc.key!r} appears twice in one object", field=f"--{argument}") from None
     if not isinstance(value, dict):
         raise ConfigError(f"expects a JSON object, got {type(value).__name__}", field=f"--{argument}")
     return value

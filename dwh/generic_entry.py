@@ -89,8 +89,8 @@ Arguments may be given as '--key value' or '--key=value'. Platform arguments (Gl
 exit codes: 0 success, 1 the job failed (after its failure notice), 2 bad invocation or config.
 """
 
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 log = logging.getLogger("dwh.generic_entry")
 
 
@@ -121,7 +121,7 @@ def parse_arguments(argv: Sequence[str]) -> tuple[dict[str, str], dict[str, str]
                 value, index = following, index + 1
             else:
                 value = "true"
-        if not _KEY.match(key):
+        if not _KEY.fullmatch(key):
             raise ConfigError(f"invalid argument name --{key[:60]}")
         name = key if key in PLATFORM_ARGS else key.replace("-", "_")
         target = platform_args if _is_platform_arg(name) else job_args
@@ -145,7 +145,7 @@ def allowed_prefixes() -> tuple[str, ...]:
 
 def import_job_module(module_name: str) -> Any:
     """Import the job module after checking it against the allow-list."""
-    if not _MODULE.match(module_name):
+    if not _MODULE.fullmatch(module_name):
         raise ConfigError(f"{module_name[:80]!r} is not a dotted module name", field="--module_name")
     prefixes = allowed_prefixes()
     if not module_name.startswith(prefixes):
@@ -184,6 +184,21 @@ def run(argv: Sequence[str]) -> Any:
     return module.main(**kwargs)
 
 
+def _asks_for_help(args: Sequence[str]) -> bool:
+    """``--help`` anywhere, or ``-h`` where a key could stand (``--created_by -h`` is a value, not a request)."""
+    expecting_value = False
+    for token in args:
+        if token.startswith("--"):
+            if token == "--help":
+                return True
+            expecting_value = "=" not in token
+        elif expecting_value:
+            expecting_value = False
+        elif token == "-h":
+            return True
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -191,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A bad invocation: the usage goes to stderr, like every other exit-2 message; stdout stays clean.
         print(HELP, end="", file=sys.stderr)
         return EXIT_BAD_INVOCATION
-    if "--help" in args or "-h" in args:
+    if _asks_for_help(args):
         print(HELP, end="")
         return EXIT_OK
     configure_logging()

@@ -43,11 +43,13 @@ class SecretScrubber:
         """Add a secret value (and its URL-encoded form) to the set that is masked."""
         if not value or len(value) < _MIN_SCRUB_LENGTH:
             return
-        from urllib.parse import quote
+        from urllib.parse import quote, quote_plus
 
         with self._lock:
-            # The value as written, URL-encoded (DSNs) and JSON-escaped (reports, notices).
-            self._values.update({value, quote(value, safe=""), json.dumps(value)[1:-1]})
+            # The value as written, URL-encoded the usual ways (DSNs, query strings) and JSON-escaped (reports).
+            self._values.update(
+                {value, quote(value, safe=""), quote(value), quote_plus(value), json.dumps(value)[1:-1]}
+            )
             ordered = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
@@ -84,6 +86,8 @@ def _from_file(path: str) -> str:
         return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
         raise LookupError(f"cannot read secret file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LookupError(f"secret file {path} is not UTF-8 text") from None
 
 
 def _from_databricks(spec: str) -> str:

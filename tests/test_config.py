@@ -170,12 +170,22 @@ def test_json_from_a_file(tmp_path: Path) -> None:
         ('"text"', "--example_job: expects a JSON object, got str"),
         ("", "--example_job: expects a JSON object"),
         ("@/nonexistent/config.json", "--example_job: cannot read /nonexistent/config.json: No such file or directory"),
+        ('{"rows": 3, "rows": 7}', "--example_job: the key 'rows' appears twice in one object"),
+        ('{"a": {"mode": "append", "mode": "merge"}}', "--example_job: the key 'mode' appears twice in one object"),
     ],
 )
 def test_bad_json_arguments(raw: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_json_argument(raw, argument="example_job")
     assert str(caught.value).startswith(message)
+
+
+def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"name": "caf\u00e9"}'.encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_json_argument(f"@{path}", argument="example_job")
+    assert str(caught.value) == f"--example_job: {path} is not UTF-8 text (byte 13)"
 
 
 # --- run arguments -------------------------------------------------------------------------------------------
@@ -190,6 +200,8 @@ def test_run_arguments_parse_iso_dates() -> None:
     ("given", "message"),
     [
         ({"start_date": "01/02/2025"}, "'01/02/2025' is not an ISO date (YYYY-MM-DD)"),
+        ({"start_date": "20250101"}, "'20250101' is not an ISO date (YYYY-MM-DD)"),
+        ({"start_date": "2025-W02-1"}, "'2025-W02-1' is not an ISO date (YYYY-MM-DD)"),
         ({"start_date": "2025-01-08", "end_date": "2025-01-01"}, "--end_date 2025-01-01 must be after --start_date"),
         ({"start_date": "2025-01-08", "end_date": "2025-01-08"}, "--end_date 2025-01-08 must be after --start_date"),
     ],

@@ -317,6 +317,16 @@ def test_short_help_inside_other_arguments(capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().out.startswith("usage: generic_entry")
 
 
+def test_dash_h_as_a_value_is_not_a_help_request(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--module_name", SMOKE, "--smoke_job", '{"rows": 3}', "--created_by", "-h"]) == 0
+    assert not capsys.readouterr().out.startswith("usage:")  # the job ran instead of printing the usage
+
+
+def test_a_module_name_with_a_trailing_newline_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--module_name", f"{SMOKE}\n", "--smoke_job", "{}"]) == 2
+    assert capsys.readouterr().err.splitlines()[0].startswith("generic_entry: error: --module_name: ")
+
+
 def test_no_arguments_exit_2_with_usage_on_stderr(tmp_path: Path) -> None:
     finished = run_console(cwd=tmp_path)
     assert finished.returncode == 2

@@ -101,6 +101,16 @@ def test_unresolvable_references_name_the_nested_field(monkeypatch: pytest.Monke
         resolve_secrets(config)
 
 
+def test_a_secret_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    binary = tmp_path / "token.bin"
+    binary.write_bytes(b"\xff\xfe secret")
+    config = SecretsConfig.model_validate({"connection": {"user": "u", "password": f"file:{binary}"}})
+    with pytest.raises(
+        ConfigError, match=r"^connection\.password: cannot resolve .*: secret file .* is not UTF-8 text$"
+    ):
+        resolve_secrets(config)
+
+
 def test_what_is_a_reference() -> None:
     assert is_reference("env:X") and is_reference("aws-ssm:/a/b") and is_reference("databricks:s/k")
     assert not is_reference("plain-password") and not is_reference("vault:x") and not is_reference("env:")
@@ -210,6 +220,10 @@ def test_scrubber_masks_every_written_form_of_a_secret() -> None:
         "dsn=postgresql://u:***@db/x and ***"
     )
     assert SCRUBBER.scrub(json.dumps({"password": secret})) == '{"password": "***"}'
+    assert SCRUBBER.scrub("q=p%40ss%20w/%22quote%22&form=p%40ss+w%2F%22quote%22") == "q=***&form=***"
+    webhook = "https://hooks.example/services/T0/B0/abcdef"
+    SCRUBBER.register(webhook)
+    assert SCRUBBER.scrub("posting to https%3A//hooks.example/services/T0/B0/abcdef failed") == "posting to *** failed"
 
 
 def test_scrubber_ignores_tiny_values_and_forgets_on_clear() -> None:
