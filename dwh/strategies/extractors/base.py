@@ -1,9 +1,10 @@
 """The extractor contract: read a source into a Spark DataFrame, then the common column/filter/window steps.
 
 Subclasses implement `read`; `extract` applies, in order, the optional date-window filter on
-``window_column`` (the run's ``[start_date, end_date)``), the SQL ``filter``, and the ``columns``
-selection. Rows read are counted with a Spark `Observation`, so counting costs no extra pass over
-the source: `rows_read` is filled once the first action on the DataFrame has run.
+``window_column`` (a date or timestamp column; the run's ``[start_date, end_date)``), the SQL
+``filter``, and the ``columns`` selection. Rows read are counted with a Spark `Observation`, so
+counting costs no extra pass over the source: `rows_read` is filled once the first action on the
+DataFrame has run.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Extractor(StrictModel, ABC):
         if self.window_column:
             if context.start_date is None or context.end_date is None:
                 raise ValueError(f"{self.kind} extractor: window_column needs --start_date and --end_date")
+            _check_window_type(frame, self.window_column, self.kind)
             column = F.col(self.window_column)
             frame = frame.where((column >= F.lit(context.start_date)) & (column < F.lit(context.end_date)))
         if self.filter:
@@ -66,3 +68,18 @@ class Extractor(StrictModel, ABC):
             return int(self._observation.get["rows"])
         except Exception:
             return None
+
+
+def _check_window_type(frame: DataFrame, name: str, kind: str) -> None:
+    """The window filter compares dates: a string column would fail row by row at the first action."""
+    from pyspark.sql.types import DateType, TimestampNTZType, TimestampType
+
+    fields = {field.name: field for field in frame.schema.fields}
+    if name not in fields:
+        raise ValueError(f"{kind} extractor: window_column {name} is not a column of the source")
+    data_type = fields[name].dataType
+    if not isinstance(data_type, DateType | TimestampType | TimestampNTZType):
+        raise ValueError(
+            f"{kind} extractor: window_column {name} must be a date or timestamp column, "
+            f"not {data_type.simpleString()} (cast it in the source, e.g. a CSV schema)"
+        )

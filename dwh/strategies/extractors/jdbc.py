@@ -5,12 +5,13 @@
      "table": "public.promos",
      "partition_column": "id", "lower_bound": 1, "upper_bound": 1000000, "num_partitions": 8}
 
-``table`` (or the legacy ``source_table``) names a table as ``table`` or ``schema.table``; ``query``
-takes any SELECT instead. A partitioned read splits the range ``[lower_bound, upper_bound]`` of
-``partition_column`` (a number, date or timestamp column) into ``num_partitions`` parallel queries;
-the bounds only decide the split, every row is still read. The connection is either ``jdbc_url`` +
-``properties`` or ``host``/``port``/``dbname``/``user``/``password`` (`dwh.strategies.connection`);
-the password may be a secret reference. ``format_options`` passes further options to Spark's JDBC
+``table`` (or the legacy ``source_table``) names a table as ``table`` or ``schema.table`` (quoted,
+so case-sensitive, on PostgreSQL and Redshift, as the loaders create it); ``query`` takes any SELECT
+instead. A partitioned read splits the range ``[lower_bound, upper_bound]`` of ``partition_column``
+(a number, date or timestamp column) into ``num_partitions`` parallel queries; the bounds only decide
+the split, every row is still read. The connection is either ``jdbc_url`` + ``properties`` or
+``host``/``port``/``dbname``/``user``/``password`` (`dwh.strategies.connection`); the password may be
+a secret reference. ``format_options`` passes further options to Spark's JDBC
 source (``sessionInitStatement``, ``pushDownPredicate``, ...).
 """
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 #: Options our own fields set; ``format_options`` must not override them behind the config's back.
 _RESERVED_OPTIONS = {"url", "user", "password", "dbtable", "query", "partitioncolumn", "lowerbound", "upperbound"}
 Bound = int | dt.date | dt.datetime
+#: Databases whose loaders quote table names: the extractor quotes them the same way.
+_QUOTED_SCHEMES = frozenset({"postgresql", "redshift"})
 
 
 class JdbcExtractor(DatabaseConnection, Extractor):
@@ -71,8 +74,15 @@ class JdbcExtractor(DatabaseConnection, Extractor):
 
     @property
     def relation(self) -> str:
-        """What Spark's ``dbtable`` option gets: the table name or the query as a subquery."""
+        """What Spark's ``dbtable`` option gets: the table name or the query as a subquery.
+
+        On PostgreSQL and Redshift the name is double-quoted part by part, exactly as the POSTGRES and
+        REDSHIFT loaders write it, so ``public.Items`` reads the table a loader created under that name.
+        Other databases get the name as written (their own case rules apply).
+        """
         name = self.table or self.source_table
+        if name and self.scheme in _QUOTED_SCHEMES:
+            return ".".join(f'"{part}"' for part in name.split("."))  # plain identifiers: no quote inside
         if name:
             return name
         return f"({(self.query or '').strip().rstrip(';')}) dwh_jdbc_query"

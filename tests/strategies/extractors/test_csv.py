@@ -72,6 +72,16 @@ def test_no_header_and_a_separator_option(spark: Any, tmp_path: Path) -> None:
     assert spark_rows(source.extract(run_context())) == sorted(IN_WINDOW)
 
 
+def test_a_window_column_that_is_not_a_date_is_named_before_reading(spark: Any, tmp_path: Path) -> None:
+    source = extractor(path=write_csv(tmp_path / "promos.csv"), infer_schema=False, window_column="day")
+    with pytest.raises(ValueError) as caught:
+        source.extract(run_context())
+    assert str(caught.value) == (
+        "CSV extractor: window_column day must be a date or timestamp column, not string "
+        "(cast it in the source, e.g. a CSV schema)"
+    )
+
+
 def test_options_our_fields_own_are_refused() -> None:
     with pytest.raises(ConfigError, match="format_options must not set header: use header, schema, infer_schema"):
         extractor(path="/x.csv", format_options={"header": "false"})

@@ -63,6 +63,16 @@ def sorted_rows(frame: Any) -> list[tuple[Any, ...]]:
     return sorted(tuple(row) for row in frame.collect())
 
 
+def test_a_mixed_case_table_written_by_the_postgres_loader_reads_back(spark: Any, postgres_db: LocalPostgres) -> None:
+    from dwh.strategies.loaders.postgres import PostgresLoader
+
+    block = {"strategy": "POSTGRES", "jdbc_url": postgres_db.jdbc_url, "properties": {"user": postgres_db.user}}
+    loader = validate_model(PostgresLoader, {**block, "table": "public.Items", "mode": "overwrite"}, argument="--t")
+    loader.load(spark.createDataFrame([(1, "one"), (2, "two")], "id long, name string"), run_context())
+    frame = extractor(postgres_db, table="public.Items").extract(run_context())
+    assert sorted_rows(frame) == [(1, "one"), (2, "two")]
+
+
 def test_partitioned_read_equals_the_plain_read(spark: Any, items_db: LocalPostgres) -> None:
     plain = extractor(items_db, table="public.items").extract(run_context())
     split = extractor(
