@@ -29,7 +29,13 @@ WriteMode = Literal["append", "overwrite", "replace_window", "merge"]
 
 @dataclass
 class LoadResult:
-    """What a load did: the target it wrote and how many rows."""
+    """What a load did: the target it wrote and how many rows.
+
+    ``rows_written`` is the same measure for every loader and mode: the rows of the batch the target
+    now holds (for merge: inserted plus matched rows, whether or not a matched row's values changed).
+    Loader-specific counts (rows deleted by replace_window, rows a POSTGRES merge actually changed,
+    files written) go into ``detail``.
+    """
 
     target: str
     rows_written: int

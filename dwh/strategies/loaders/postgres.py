@@ -206,6 +206,8 @@ class PostgresLoader(DatabaseConnection, Loader):
                 )
                 written = conn.execute(insert, list(window) if window and self.mode == "replace_window" else None)
                 detail["rows_written"] = written.rowcount
+                if self.mode == "merge":  # unchanged matched rows are skipped, yet the target holds them
+                    detail.update(rows_written=staged_total, rows_changed=written.rowcount)
                 if self.mode == "replace_window" and written.rowcount != staged_total:
                     raise ValueError(
                         f"{staged_total - written.rowcount} row(s) have {self.window_column} outside the run window "

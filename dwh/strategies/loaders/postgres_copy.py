@@ -91,6 +91,7 @@ def partition_table(prefix: str, partition_id: int) -> str:
 
 def copy_partition(batches: Iterator[pa.RecordBatch], plan: StagingPlan) -> Iterator[pa.RecordBatch]:
     """Executor side: stream this partition's batches into ``<prefix>_p<partition>``; yield one count row."""
+    import psycopg
     import pyarrow as pa
     from psycopg import sql
     from psycopg.copy import QueuedLibpqWriter
@@ -115,17 +116,29 @@ def copy_partition(batches: Iterator[pa.RecordBatch], plan: StagingPlan) -> Iter
                 sql.SQL("CREATE UNLOGGED TABLE {} (LIKE {})").format(table, sql.Identifier(plan.schema, plan.template))
             )
             cursor = conn.cursor()
-            with cursor.copy(copy_sql, writer=QueuedLibpqWriter(cursor)) as copy:
-                copy.write(HEADER)
-                for batch in _chain(first, pending):
-                    copy.write(encode_batch(batch))
-                    rows += batch.num_rows
-                copy.write(TRAILER)
+            try:
+                with cursor.copy(copy_sql, writer=QueuedLibpqWriter(cursor)) as copy:
+                    copy.write(HEADER)
+                    for batch in _chain(first, pending):
+                        copy.write(encode_batch(batch))
+                        rows += batch.num_rows
+                    copy.write(TRAILER)
+            except psycopg.errors.DataError as exc:
+                raise ValueError(_data_error_text(exc)) from None
             conn.commit()
     yield pa.RecordBatch.from_pydict(
         {"partition_id": [partition_id], "staged_rows": [rows]},
         schema=pa.schema([("partition_id", pa.int32()), ("staged_rows", pa.int64())]),
     )
+
+
+def _data_error_text(exc: psycopg.errors.DataError) -> str:
+    """PostgreSQL's message plus the column its COPY context names (the staging table's name left out)."""
+    import re
+
+    message = exc.diag.message_primary or str(exc)
+    column = re.search(r"column (\w+)", exc.diag.context or "")
+    return f"{message} (column {column.group(1)})" if column else message
 
 
 def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

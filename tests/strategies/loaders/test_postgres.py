@@ -202,8 +202,8 @@ def test_merge_updates_changed_rows_inserts_new_ones_and_twice_is_the_same(
     second = merge.load(spark.createDataFrame(batch, SCHEMA), run_context())
 
     assert items(postgres_db) == [OLD[0], batch[1], OLD[2], OLD[3], batch[2]]
-    assert first.rows_written == 2  # the unchanged row 1 is not rewritten
-    assert second.rows_written == 0
+    assert (first.rows_written, first.detail["rows_changed"]) == (3, 2)  # the unchanged row 1 is not rewritten
+    assert (second.rows_written, second.detail["rows_changed"]) == (3, 0)
     assert fetch(postgres_db, "SELECT contype FROM pg_constraint WHERE conrelid = 'public.items'::regclass") == [("p",)]
 
 
@@ -258,6 +258,19 @@ def test_a_value_the_target_type_rejects_leaves_the_target_unchanged(spark: Any,
     bad = spark.createDataFrame([(9, "nine", "not a date", 9.0)], "id long, name string, day string, amount double")
     with pytest.raises(psycopg.errors.DataError, match="invalid input syntax for type date"):
         loader(postgres_db, mode="overwrite").load(bad, run_context())
+    assert items(postgres_db) == OLD
+    assert staging_left(postgres_db) == []
+
+
+def test_a_nul_character_in_a_string_names_the_column(spark: Any, postgres_db: LocalPostgres) -> None:
+    seed(spark, postgres_db)
+    bad = spark.createDataFrame([(9, "ni\x00ne", dt.date(2025, 1, 9), 9.0)], SCHEMA)
+    with pytest.raises(RuntimeError) as caught:
+        loader(postgres_db, mode="overwrite").load(bad, run_context())
+    assert str(caught.value) == (
+        'POSTGRES public.items: staging failed: ValueError: invalid byte sequence for encoding "UTF8": 0x00 '
+        "(column name)"
+    )
     assert items(postgres_db) == OLD
     assert staging_left(postgres_db) == []
 
