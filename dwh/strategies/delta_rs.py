@@ -9,6 +9,11 @@ Reading the files directly is exact for tables whose protocol needs no reader fe
 to apply (`check_plain_files`): reader version 1, or reader 3 with only ``timestampNtz``,
 ``v2Checkpoint`` or ``vacuumProtocolCheck``. Deletion vectors and column mapping need Spark Delta.
 Partition columns come from the ``col=value`` directories (``basePath``), typed by the table schema.
+
+Time travel follows Spark Delta: a ``version`` past the latest and a ``timestamp`` before the first
+(earliest available) commit or after the latest commit are errors naming the table's range, never the
+nearest snapshot. A timestamp picks the latest version committed at or before it, by the commit
+times recorded in the log (``inCommitTimestamp`` or ``timestamp`` of each commit, to the millisecond).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 #: Reader features that do not change how the Parquet files must be read.
 HARMLESS_READER_FEATURES = {"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"}
 
@@ -47,14 +53,66 @@ def table_exists(path: str) -> bool:
 
 
 def open_table(path: str, *, version: int | None = None, timestamp: dt.datetime | None = None) -> DeltaTable:
-    """The Delta table at `path`, at its latest version, a `version`, or as of a `timestamp` (UTC if naive)."""
-    from deltalake import DeltaTable
+    """The Delta table at `path`, at its latest version, a `version`, or as of a `timestamp` (UTC if naive).
 
-    table = DeltaTable(delta_uri(path), version=version)
+    As Spark Delta does, a version the table does not have and a timestamp outside its commit history
+    (before the first commit or after the latest) are errors rather than the nearest snapshot.
+    """
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError
+
+    uri = delta_uri(path)
+    if version is not None:
+        try:
+            return DeltaTable(uri, version=version)
+        except DeltaError:
+            latest = DeltaTable(uri).version()
+            if version > latest:
+                raise ValueError(f"DELTA {path}: version {version} does not exist (latest is {latest})") from None
+            raise
+    table = DeltaTable(uri)
     if timestamp is not None:
-        aware = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=dt.timezone.utc)
-        table.load_as_version(aware)
+        aware = timestamp.replace(tzinfo=dt.timezone.utc) if timestamp.tzinfo is None else timestamp
+        found = version_at(table, path, aware.astimezone(dt.timezone.utc))
+        if found is None:
+            table.load_as_version(aware)
+        elif found != table.version():
+            table.load_as_version(found)
     return table
+
+
+def version_at(table: DeltaTable, path: str, timestamp: dt.datetime) -> int | None:
+    """The latest version committed at or before `timestamp`, from the commit times in the table's history.
+
+    Raises when `timestamp` is before the earliest available commit or after the latest one (compared
+    to the millisecond, as Delta records them); None when the commits record no time.
+    """
+    commits: list[tuple[int, int]] = []
+    for entry in sorted(table.history(), key=lambda item: int(item["version"])):
+        millis = entry.get("inCommitTimestamp", entry.get("timestamp"))
+        if not isinstance(millis, int):
+            return None
+        # Commit times must grow with the version; a writer's clock running behind is corrected as Delta does.
+        commits.append((int(entry["version"]), max(millis, commits[-1][1] + 1) if commits else millis))
+    if not commits:
+        return None
+    wanted = (timestamp - _EPOCH) // dt.timedelta(milliseconds=1)
+    (first, first_ms), (last, last_ms) = commits[0], commits[-1]
+    if wanted < first_ms:
+        which = "first commit" if first == 0 else f"earliest available commit (version {first})"
+        raise ValueError(
+            f"DELTA {path}: timestamp {timestamp.isoformat()} is before the table's {which} ({_commit_time(first_ms)})"
+        )
+    if wanted > last_ms:
+        raise ValueError(
+            f"DELTA {path}: timestamp {timestamp.isoformat()} is after the latest commit "
+            f"(version {last}, {_commit_time(last_ms)})"
+        )
+    return max(version for version, millis in commits if millis <= wanted)
+
+
+def _commit_time(millis: int) -> str:
+    return (_EPOCH + dt.timedelta(milliseconds=millis)).isoformat(timespec="milliseconds")
 
 
 def check_plain_files(table: DeltaTable) -> None:

@@ -8,7 +8,9 @@ Engine: Spark's own Delta when the session has it (Databricks; Glue/EMR with Del
 otherwise delta-rs reads the transaction log and Spark's Parquet reader reads the current files in
 parallel (`dwh.strategies.delta_rs`), so no row passes through the driver. A table name maps to
 ``<warehouse>/<catalog>/<schema>/<table>`` locally and to the metastore elsewhere
-(`dwh.strategies.tables`). A naive ``timestamp`` is read as UTC.
+(`dwh.strategies.tables`). A naive ``timestamp`` is read as UTC. On either engine a ``version`` the
+table does not have, or a ``timestamp`` before its first commit or after its latest, is an error
+(Spark Delta's own, or one line naming the table's range from `dwh.strategies.delta_rs.open_table`).
 """
 
 from __future__ import annotations

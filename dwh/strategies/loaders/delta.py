@@ -12,9 +12,12 @@ streams them one partition at a time, see `dwh.strategies.loaders.delta_source`)
 
 Modes: ``append``; ``overwrite``; ``replace_window`` replaces the rows whose ``window_column`` lies in
 the run's ``[start_date, end_date)`` (the rows written must all lie in it); ``merge`` upserts on
-``keys`` (keys should not be NULL: NULL never matches, as in SQL). A table that does not exist yet
+``keys`` (keys should not be NULL: NULL never matches, as in SQL; a batch must not hold a key twice).
+Keys missing from the DataFrame or the table are refused before any work (matched as Spark does,
+case-insensitively when no column has the exact name). A table that does not exist yet
 is created by the first load, whatever the mode. Either engine commits once: a failed or killed
 load leaves the table at its previous version. A timestamp window column is bounded at midnight UTC.
+An empty string in a ``partition_by`` column is stored as NULL, as Spark Delta does: it reads back as NULL.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ class DeltaLoader(Loader):
         """Write `frame` in this loader's mode, committed once."""
         spark = frame.sparkSession
         location = self.target(context)
+        keys = None
+        if self.mode == "merge":
+            keys = merge_keys(self.keys or [], frame.columns, f"DELTA {location.describe()}: the DataFrame")
         window = (
             window_check(frame, str(self.window_column), self.window(context))
             if self.mode == "replace_window"
@@ -76,8 +82,8 @@ class DeltaLoader(Loader):
         from dwh.strategies.loaders.delta_rs_writer import DeltaRsWriter
 
         path = require_path(location, spark)
-        writer = DeltaRsWriter(path=path, partition_by=self.partition_by)
-        outcome = writer.write(frame, mode=self.mode, keys=self.keys, window=window)
+        writer = DeltaRsWriter(path=path, partition_by=self.partition_by, label=location.describe())
+        outcome = writer.write(frame, mode=self.mode, keys=keys, window=window)
         return LoadResult(target=location.describe(), rows_written=outcome.rows, detail=outcome.detail)
 
     def _load_spark_delta(
@@ -117,6 +123,22 @@ class DeltaLoader(Loader):
             return int(result[0]["num_affected_rows"])
         metrics = spark.sql(f"DESCRIBE HISTORY {reference} LIMIT 1").collect()[0]["operationMetrics"]
         return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
+
+
+def merge_keys(keys: list[str], columns: list[str], owner: str) -> list[str]:
+    """The column names `keys` stand for: the exact name, else the one column equal ignoring case (as Spark)."""
+    found, missing = [], []
+    for key in keys:
+        folded = [name for name in columns if name.lower() == key.lower()]
+        if key in columns:
+            found.append(key)
+        elif len(folded) == 1:
+            found.append(folded[0])
+        else:
+            missing.append(key)
+    if missing:
+        raise ValueError(f"{owner} has no column(s) {', '.join(missing)}")
+    return found
 
 
 def _spark_table_exists(spark: SparkSession, reference: str) -> bool:

@@ -13,6 +13,11 @@ feature (protocol reader 1 / writer 2, readable by Spark Delta 2.1 on Glue 4). F
 from the Parquet footer (`dwh.strategies.loaders.delta_stats`). Each task buffers up to
 ``_TaskFiles.ROW_GROUP_BYTES`` of Arrow data per open file, so its row groups are not as small as
 Spark's Arrow batches.
+
+An empty string in a partition column is written as NULL (``col=__HIVE_DEFAULT_PARTITION__``,
+``partitionValues`` null), as Spark Delta writes it and as the Delta protocol reads an empty value:
+a ``col=`` directory would make the table unreadable by Spark. So such a row reads back with NULL,
+not "", on every engine.
 """
 
 from __future__ import annotations
@@ -182,8 +187,8 @@ def _split(batch: pa.RecordBatch, partition_by: tuple[str, ...]) -> Iterator[tup
 
 
 def partition_text(value: Any) -> str | None:
-    """A partition value as Delta's ``partitionValues`` text."""
-    if value is None:
+    """A partition value as Delta's ``partitionValues`` text; NULL for None and "" (Delta reads "" as NULL)."""
+    if value is None or value == "":
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -222,6 +227,7 @@ class _TaskFiles:
         """Buffer `part` for the file of its partition `values`, writing a row group when the buffer is full."""
         if part.num_rows == 0:
             return
+        values = tuple(None if value == "" else value for value in values)  # "" and NULL: one partition
         handle = self.files.get(values) or self._open(values, part.schema)
         handle.buffer.append(part)
         handle.buffered_bytes += part.nbytes

@@ -87,6 +87,11 @@ def delta_schema_json(frame: DataFrame) -> dict[str, Any]:
     return dict(_nullable(json.loads(frame.schema.json())))
 
 
+def schema_of(table: DeltaTable) -> dict[str, Any]:
+    """The table's Delta schema JSON, all nullable (comparable with `delta_schema_json`)."""
+    return dict(_nullable(json.loads(table.schema().to_json())))
+
+
 def _columns(schema_json: dict[str, Any]) -> dict[str, Any]:
     return {field["name"]: field["type"] for field in schema_json["fields"]}
 
@@ -94,8 +99,9 @@ def _columns(schema_json: dict[str, Any]) -> dict[str, Any]:
 class DeltaRsWriter:
     """Writes a prepared DataFrame to the Delta table at `path` in one delta-rs commit."""
 
-    def __init__(self, *, path: str, partition_by: list[str] | None) -> None:
+    def __init__(self, *, path: str, partition_by: list[str] | None, label: str | None = None) -> None:
         self.path = path
+        self.label = label or path
         self.uri = delta_rs.delta_uri(path)
         self.partition_by = list(partition_by or [])
 
@@ -108,12 +114,17 @@ class DeltaRsWriter:
         if not delta_rs.table_exists(self.path):
             return self._create(frame, schema, window)
         table = delta_rs.open_table(self.path)
+        if mode == "merge":
+            from dwh.strategies.loaders.delta import merge_keys
+
+            assert keys
+            merge_keys(keys, list(_columns(schema_of(table))), f"DELTA {self.label}: the table")
         self._check_compatible(table, schema, overwrite=mode == "overwrite")
         if mode == "merge":
             from dwh.strategies.loaders.delta_source import merge_into
 
             assert keys
-            return merge_into(table, frame, keys, uri=self.uri, run_id=uuid.uuid4().hex[:12])
+            return merge_into(table, frame, keys, uri=self.uri, run_id=uuid.uuid4().hex[:12], label=self.label)
         if mode == "replace_window":
             assert window is not None
             return self._replace_window(table, frame, schema, window)
@@ -159,7 +170,7 @@ class DeltaRsWriter:
             return  # an overwrite may change columns and partitioning, as Spark's overwriteSchema would
         if self.partition_by != current:
             raise ValueError(f"DELTA loader: partition_by {self.partition_by} differs from the table's {current}")
-        theirs = _columns(_nullable(json.loads(table.schema().to_json())))
+        theirs = _columns(schema_of(table))
         ours = _columns(schema)
         if theirs != ours:
             diff = {

@@ -10,6 +10,11 @@ with ``streamed_exec=True``, reading the source once; its join spills to disk be
 pool). The source is written by an ordinary Spark action, so row counts observed upstream (the
 extractor's ``rows_read``) stay right — pulling partitions with ``toLocalIterator`` would lose them.
 
+delta-rs's merge writes the partition directories itself and would write an empty string as a
+``col=`` directory Spark cannot read: "" in a partition column is staged as NULL, as every other
+mode writes it (`dwh.strategies.loaders.delta_files`). A batch holding a key twice that matches a
+table row fails in one line (``deduplicate it first``), as Spark Delta's merge fails.
+
 The merge commits once; a failure before leaves the table as it was. The staged files are deleted
 afterwards; the next merge into the same table sweeps the leftovers of a killed one.
 """
@@ -62,7 +67,38 @@ def staged_reader(root: str, staged: WrittenFiles) -> pa.RecordBatchReader:
     return ds.dataset(paths, filesystem=filesystem, format="parquet").scanner().to_reader()
 
 
-def merge_into(table: DeltaTable, frame: DataFrame, keys: list[str], *, uri: str, run_id: str) -> DeltaRsOutcome:
+def blank_partitions_as_null(frame: DataFrame, partition_columns: list[str]) -> DataFrame:
+    """The frame with "" in its string partition columns replaced by NULL (what Delta stores for "")."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    blanks = {f.name for f in frame.schema.fields if isinstance(f.dataType, StringType) and f.name in partition_columns}
+    if not blanks:
+        return frame
+    columns = []
+    for name in frame.columns:
+        column = F.col(f"`{name}`")
+        columns.append(F.when(column == "", F.lit(None)).otherwise(column).alias(name) if name in blanks else column)
+    return frame.select(*columns)
+
+
+def _execute(merger: Any, label: str) -> dict[str, Any]:
+    """Run the merge; a key repeated in the batch becomes one line naming the target."""
+    from deltalake.exceptions import DeltaError
+
+    try:
+        return dict(merger.when_matched_update_all().when_not_matched_insert_all().execute())
+    except DeltaError as error:
+        if "multiple source rows" not in str(error):
+            raise
+        raise ValueError(
+            f"DELTA {label}: the batch holds the same merge key more than once; deduplicate it first"
+        ) from error
+
+
+def merge_into(
+    table: DeltaTable, frame: DataFrame, keys: list[str], *, uri: str, run_id: str, label: str
+) -> DeltaRsOutcome:
     """Upsert `frame` into `table` on `keys`: update every column of matching rows, insert the others."""
     from pyarrow import fs
 
@@ -73,7 +109,8 @@ def merge_into(table: DeltaTable, frame: DataFrame, keys: list[str], *, uri: str
     _sweep(parent, prefix)
     detail: dict[str, Any] = {"engine": "delta-rs"}
     try:
-        staged = write_data_files(frame, FileWriterSpec(root=stage))
+        source = blank_partitions_as_null(frame, list(table.metadata().partition_columns))
+        staged = write_data_files(source, FileWriterSpec(root=stage))
         if staged.rows == 0:
             return DeltaRsOutcome(rows=0, detail={**detail, "note": "empty source: nothing merged"})
         merger = table.merge(
@@ -83,7 +120,7 @@ def merge_into(table: DeltaTable, frame: DataFrame, keys: list[str], *, uri: str
             target_alias="t",
             streamed_exec=True,
         )
-        metrics = merger.when_matched_update_all().when_not_matched_insert_all().execute()
+        metrics = _execute(merger, label)
     finally:
         filesystem, base = fs.FileSystem.from_uri(stage)
         if filesystem.get_file_info(base).type != fs.FileType.NotFound:

@@ -128,3 +128,37 @@ def test_round_trip_into_every_loader_mode(spark: Any, tmp_path: Path, strategy:
     if mode != "append":  # the same load again leaves the same table
         loader.load(extractor(source_table=source_path, window_column="day").extract(run_context()), run_context())
         assert target_rows(spark, strategy, target) == expected(mode, OLD, IN_WINDOW)
+
+
+def test_time_travel_outside_the_history_is_an_error_naming_the_range(spark: Any, tmp_path: Path) -> None:
+    from deltalake import DeltaTable
+
+    path = str(tmp_path / "travel")
+    write_delta(spark, path, OLD)
+    write_delta(spark, path, SOURCE, mode="merge", keys=["id"])
+    commits = {entry["version"]: entry["timestamp"] for entry in DeltaTable(path).history()}
+    epoch = dt.datetime(1970, 1, 1, tzinfo=UTC)
+    first, last = (epoch + dt.timedelta(milliseconds=commits[v]) for v in (0, 1))
+
+    def read(**travel: Any) -> list[tuple[Any, ...]]:
+        return spark_rows(extractor(path=path, **travel).extract(run_context()))
+
+    with pytest.raises(ValueError) as caught:
+        read(version=99)
+    assert str(caught.value) == f"DELTA {path}: version 99 does not exist (latest is 1)"
+    with pytest.raises(ValueError) as caught:
+        read(timestamp="2000-01-01T00:00:00Z")
+    assert str(caught.value) == (
+        f"DELTA {path}: timestamp 2000-01-01T00:00:00+00:00 is before the table's first commit "
+        f"({first.isoformat(timespec='milliseconds')})"
+    )
+    with pytest.raises(ValueError) as caught:
+        read(timestamp="2100-01-01T00:00:00+02:00")
+    assert str(caught.value) == (
+        f"DELTA {path}: timestamp 2099-12-31T22:00:00+00:00 is after the latest commit "
+        f"(version 1, {last.isoformat(timespec='milliseconds')})"
+    )
+    # The edges of the history are inside it: the latest commit's time reads it, a millisecond earlier the one before.
+    assert read(timestamp=last.isoformat()) == expected("merge", OLD, SOURCE)
+    assert read(timestamp=(last - dt.timedelta(milliseconds=1)).isoformat()) == sorted(OLD)
+    assert read(version=1) == expected("merge", OLD, SOURCE)

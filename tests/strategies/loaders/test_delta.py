@@ -157,6 +157,9 @@ def test_merge_on_a_mixed_case_key_updates_and_inserts(spark: Any, tmp_path: Pat
     assert [(row["PromoId"], row["Price"]) for row in rows] == [("a", 1.0), ("b", 20.0), ("c", 30.0)]
     assert (result.detail["rows_updated"], result.detail["rows_inserted"]) == (1, 1)
     assert not [p for p in tmp_path.iterdir() if "dwh-merge" in p.name]  # the staged source is gone
+    load(spark, path, [("c", 300.0)], "merge", schema=schema, keys=["promoid"])  # matched ignoring case, as Spark
+    rows = DeltaTable(path).to_pyarrow_table().sort_by("PromoId").to_pylist()
+    assert [(row["PromoId"], row["Price"]) for row in rows] == [("a", 1.0), ("b", 20.0), ("c", 300.0)]
 
 
 def test_a_schema_change_is_refused_except_by_overwrite(spark: Any, tmp_path: Path) -> None:
@@ -195,3 +198,63 @@ def test_replace_window_rewrites_files_in_escaped_partition_directories(spark: A
     assert sorted(p.name for p in Path(path).iterdir() if p.is_dir() and p.name != "_delta_log") == [
         "name=a%20b", "name=c%2Fd", "name=e%25f"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("follow_up", [None, "replace_window", "merge"])
+def test_an_empty_partition_value_is_stored_as_null_and_reads_back(
+    spark: Any, tmp_path: Path, follow_up: str | None
+) -> None:
+    from dwh.strategies.extractors.delta import DeltaExtractor
+    from tests.strategies.file_cases import spark_rows
+
+    path = str(tmp_path / "t")
+    old = [(i, "" if i % 2 else "x", dt.date(2025, 1, i), float(i), None) for i in range(1, 5)]
+    load(spark, path, old, "overwrite", partition_by=["name"])
+    new = [(3, "x", dt.date(2025, 1, 3), 30.0, None), (5, "", dt.date(2025, 1, 2), 5.0, None)]
+    rows = old
+    if follow_up is not None:
+        load(spark, path, new, follow_up)
+        rows = expected(follow_up, old, new)
+    # Spark Delta's rule: "" in a partition column is NULL, so it comes back as NULL.
+    want = sorted(((i, name or None, *rest) for i, name, *rest in rows), key=lambda row: row[0])
+    assert delta_rows(path) == want
+    extractor = validate_model(DeltaExtractor, {"strategy": "DELTA", "path": path}, argument="--test")
+    assert spark_rows(extractor.extract(run_context())) == want
+    assert sorted(p.name for p in Path(path).iterdir() if p.is_dir() and p.name != "_delta_log") == [
+        "name=__HIVE_DEFAULT_PARTITION__", "name=x"
+    ]  # fmt: skip
+    assert {a["add"]["partitionValues"]["name"] for a in log_actions(path) if "add" in a} == {None, "x"}
+
+
+def test_merge_keys_missing_from_the_rows_or_the_table_are_refused_before_any_work(spark: Any, tmp_path: Path) -> None:
+    path = str(tmp_path / "t")
+    load(spark, path, OLD, "overwrite")
+    with pytest.raises(ValueError) as caught:
+        load(spark, path, IN_WINDOW, "merge", keys=["id", "idd"])
+    assert str(caught.value) == f"DELTA {path}: the DataFrame has no column(s) idd"
+    other = str(tmp_path / "other")
+    load(spark, other, [(1, "a")], "overwrite", schema="id long, name string")
+    with pytest.raises(ValueError) as caught:
+        load(spark, other, [(1, "a", "c")], "merge", schema="id long, name string, code string", keys=["code"])
+    assert str(caught.value) == f"DELTA {other}: the table has no column(s) code"
+    assert (version(path), version(other)) == (0, 0)
+    assert delta_rows(path) == sorted(OLD)
+    assert not [p for p in tmp_path.iterdir() if "dwh-merge" in p.name]  # nothing was staged
+
+
+def test_merge_of_a_batch_holding_a_key_twice_fails_in_one_line_and_commits_nothing(spark: Any, tmp_path: Path) -> None:
+    from deltalake.exceptions import DeltaError
+
+    path = str(tmp_path / "t")
+    load(spark, path, OLD, "overwrite")
+    twice = [IN_WINDOW[0], (3, "again-3", *IN_WINDOW[0][2:])]
+    with pytest.raises(ValueError) as caught:
+        load(spark, path, twice, "merge", keys=["id"])
+    assert str(caught.value) == (
+        f"DELTA {path}: the batch holds the same merge key more than once; deduplicate it first"
+    )
+    assert isinstance(caught.value.__cause__, DeltaError)
+    assert "multiple source rows" in str(caught.value.__cause__)
+    assert version(path) == 0
+    assert delta_rows(path) == sorted(OLD)
+    assert not [p for p in tmp_path.iterdir() if "dwh-merge" in p.name]
