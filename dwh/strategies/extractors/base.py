@@ -16,6 +16,7 @@ from pydantic import Field, PrivateAttr
 
 from dwh.config import StrictModel
 from dwh.runtime import RunContext
+from dwh.strategies.windows import window_column_type
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -49,7 +50,7 @@ class Extractor(StrictModel, ABC):
         if self.window_column:
             if context.start_date is None or context.end_date is None:
                 raise ValueError(f"{self.kind} extractor: window_column needs --start_date and --end_date")
-            _check_window_type(frame, self.window_column, self.kind)
+            window_column_type(frame, self.window_column, f"{self.kind} extractor")
             column = F.col(self.window_column)
             frame = frame.where((column >= F.lit(context.start_date)) & (column < F.lit(context.end_date)))
         if self.filter:
@@ -68,18 +69,3 @@ class Extractor(StrictModel, ABC):
             return int(self._observation.get["rows"])
         except Exception:
             return None
-
-
-def _check_window_type(frame: DataFrame, name: str, kind: str) -> None:
-    """The window filter compares dates: a string column would fail row by row at the first action."""
-    from pyspark.sql.types import DateType, TimestampNTZType, TimestampType
-
-    fields = {field.name: field for field in frame.schema.fields}
-    if name not in fields:
-        raise ValueError(f"{kind} extractor: window_column {name} is not a column of the source")
-    data_type = fields[name].dataType
-    if not isinstance(data_type, DateType | TimestampType | TimestampNTZType):
-        raise ValueError(
-            f"{kind} extractor: window_column {name} must be a date or timestamp column, "
-            f"not {data_type.simpleString()} (cast it in the source, e.g. a CSV schema)"
-        )

@@ -151,21 +151,17 @@ def _spark_table_exists(spark: SparkSession, reference: str) -> bool:
 
 def window_check(frame: DataFrame, column: str, window: tuple[dt.date, dt.date]) -> WindowCheck:
     """The run window as bounds of the column's type: dates, or midnight UTC for timestamps."""
-    from pyspark.sql.types import DateType, TimestampNTZType, TimestampType
+    from pyspark.sql.types import DateType
 
     from dwh.strategies.loaders.delta_files import WindowCheck
+    from dwh.strategies.windows import window_column_type
 
     start, end = window
-    fields = {field.name: field.dataType for field in frame.schema.fields}
-    kind = fields.get(column)
-    if isinstance(kind, DateType):
+    if isinstance(window_column_type(frame, column, "DELTA loader"), DateType):
         return WindowCheck(column=column, start=start, end=end)
-    if isinstance(kind, (TimestampType, TimestampNTZType)):
-        utc = dt.timezone.utc
-        return WindowCheck(
-            column=column,
-            start=dt.datetime.combine(start, dt.time(), tzinfo=utc),
-            end=dt.datetime.combine(end, dt.time(), tzinfo=utc),
-        )
-    found = kind.simpleString() if kind is not None else "missing"
-    raise ValueError(f"DELTA loader: window_column {column} must be a date or timestamp column, not {found}")
+    utc = dt.timezone.utc
+    return WindowCheck(
+        column=column,
+        start=dt.datetime.combine(start, dt.time(), tzinfo=utc),
+        end=dt.datetime.combine(end, dt.time(), tzinfo=utc),
+    )

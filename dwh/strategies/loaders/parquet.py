@@ -14,12 +14,20 @@ and unchanged (the next load rolls back a half-done commit and sweeps the leftov
                   Otherwise: the rows outside the window are rewritten with the new rows and the
                   directory is swapped. Every new row must lie in the window (else nothing is written).
 
+Before anything is written, append and replace_window check the existing target: its partitioning (the
+``col=value`` directory levels) must equal ``partition_by``, and for append and the partition swap its
+columns (read from one file footer) must equal the rows' columns; overwrite may change both. A target
+without rows (absent, empty, or holding only empty files) accepts anything and is replaced whole. A load
+that leaves the target without a data file (an empty, partitioned write) adds one empty Parquet file
+carrying the schema, so the directory reads back as 0 rows with the right columns.
+
 A ``table`` name maps to its directory (`dwh.strategies.tables`); the metastore is not updated.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import unquote
@@ -28,11 +36,15 @@ from pydantic import Field, model_validator
 
 from dwh.runtime import RunContext
 from dwh.strategies.loaders.base import Loader, LoadResult
-from dwh.strategies.loaders.parquet_commit import HadoopFiles, TargetDir, commit, new_run_id, recover
+from dwh.strategies.loaders.parquet_commit import HadoopFiles, TargetDir, commit, new_run_id, recover, visible
 from dwh.strategies.tables import CatalogTableName, ColumnName, Location, PathName, require_path, resolve_table
+from dwh.strategies.windows import window_column_type
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
+
+#: A target before a load: no directory, a directory without rows, or one that may hold rows.
+TargetState = Literal["absent", "empty", "rows"]
 
 
 class ParquetLoader(Loader):
@@ -58,18 +70,24 @@ class ParquetLoader(Loader):
         return f"PARQUET {self.path or self.table} ({self.mode})"
 
     def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
-        """Stage the rows, then commit them in this loader's mode."""
+        """Check the rows against the target, stage them, then commit them in this loader's mode."""
         spark = frame.sparkSession
         location = Location(path=self.path) if self.path else resolve_table(str(self.table), context)
         target = TargetDir(require_path(location, spark).rstrip("/"))
+        window = None
+        if self.mode == "replace_window":
+            window = self.window(context)
+            window_column_type(frame, str(self.window_column), "PARQUET loader")
         files = HadoopFiles(spark, target.path)
         rolled_back = recover(files, target)
+        state = self._check_target(frame, files, target)
         run_id = new_run_id()
         stage, trash = target.sibling("dwh-stage", run_id), target.sibling("dwh-trash", run_id)
-        window = self.window(context) if self.mode == "replace_window" else None
         try:
-            rows = self._stage(frame, files, target, stage, window)
-            moves = self._plan(files, target, stage, trash, window)
+            rows = self._stage(frame, stage, window, old=target.path if state == "rows" else None)
+            moves = self._plan(files, target, stage, trash, window, state)
+            if (stage, target.path) in moves and not files.files_under(stage):
+                self._write_empty_file(frame, files, stage)
             renames = commit(files, target, moves)
         finally:
             files.delete(stage)
@@ -80,8 +98,49 @@ class ParquetLoader(Loader):
     def _swaps_partitions(self) -> bool:
         return bool(self.window_column) and (self.partition_by or [""])[0] == self.window_column
 
-    def _stage(self, frame: DataFrame, files: HadoopFiles, target: TargetDir, stage: str, window: Any) -> int:
-        """Write the rows (and, for a full-rewrite replace_window, the kept old rows) into `stage`."""
+    def _check_target(self, frame: DataFrame, files: HadoopFiles, target: TargetDir) -> TargetState:
+        """Whether the target exists and holds rows; for append/replace_window, fail if its layout or columns differ."""
+        if not files.exists(target.path):
+            return "absent"
+        if self.mode == "overwrite":
+            return "rows"  # not inspected: overwrite replaces it whole, with any layout and columns
+        found = first_data_file(files, target.path)
+        if found is None:
+            return "empty"
+        layout, sample = found
+        problem = self._layout_problem(layout) or self._columns_problem(frame, f"{target.path}/{sample}", layout)
+        if problem is None:
+            return "rows"
+        if frame.sparkSession.read.parquet(_literal(target.path)).isEmpty():
+            return "empty"  # only empty files: the target is replaced whole, so any layout and columns fit
+        raise ValueError(f"PARQUET {target.path}: {problem}")
+
+    def _layout_problem(self, layout: list[str]) -> str | None:
+        ours = list(self.partition_by or [])
+        if ours == layout:
+            return None
+        return (
+            f"partition_by {ours} differs from the target's partitioning {layout}; "
+            "load with the target's partition_by, or use mode overwrite to change it (nothing written)"
+        )
+
+    def _columns_problem(self, frame: DataFrame, sample: str, layout: list[str]) -> str | None:
+        """How the rows' columns differ from those of a data file of the target (its footer only), if they do."""
+        if self.mode == "replace_window" and not self._swaps_partitions():
+            return None  # a full rewrite: the kept rows are rewritten together with the new ones
+        theirs = _column_types(frame.sparkSession.read.parquet(_literal(sample)).schema, skip=layout)
+        ours = _column_types(frame.schema, skip=layout)
+        if theirs == ours:
+            return None
+        names = sorted({*theirs, *ours})
+        diff = {name: (theirs.get(name), ours.get(name)) for name in names if theirs.get(name) != ours.get(name)}
+        return (
+            f"the rows' columns differ from the target's (column: (target, rows)): {diff}; "
+            "use mode overwrite to change the columns (nothing written)"
+        )
+
+    def _stage(self, frame: DataFrame, stage: str, window: Any, old: str | None) -> int:
+        """Write the rows (and, for a full-rewrite replace_window, the kept rows of directory `old`) into `stage`."""
         from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
@@ -92,10 +151,10 @@ class ParquetLoader(Loader):
             inside = (column >= F.lit(window[0])) & (column < F.lit(window[1]))
             metrics.append(F.sum(F.when(inside, 0).otherwise(1)).alias("outside"))
         output = frame.observe(observation, *metrics)
-        if window is not None and not self._swaps_partitions() and files.exists(target.path):
-            old = frame.sparkSession.read.parquet(target.path)
+        if window is not None and not self._swaps_partitions() and old is not None:
+            kept = frame.sparkSession.read.parquet(_literal(old))
             keep = column.isNull() | (column < F.lit(window[0])) | (column >= F.lit(window[1]))
-            output = output.unionByName(old.where(keep))
+            output = output.unionByName(kept.where(keep))
         writer = output.write.option("compression", self.compression).mode("errorifexists")
         if self.partition_by:
             writer = writer.partitionBy(*self.partition_by)
@@ -108,22 +167,70 @@ class ParquetLoader(Loader):
             )
         return int(result["rows"])
 
+    def _write_empty_file(self, frame: DataFrame, files: HadoopFiles, stage: str) -> None:
+        """Put one empty Parquet file with the rows' columns in `stage`, which has no data file.
+
+        Spark writes no file for an empty partitioned write, and a directory without one cannot be read.
+        Partition columns go last, where Spark puts them when it reads partition directories.
+        """
+        from pyspark.sql import functions as F
+
+        last = list(self.partition_by or [])
+        columns = [name for name in frame.columns if name not in last] + last
+        scratch = f"{stage}/.empty"
+        empty = frame.limit(0).select(*[F.col(f"`{name}`") for name in columns]).coalesce(1)
+        empty.write.option("compression", self.compression).parquet(scratch)
+        for name in files.files_under(scratch):
+            files.rename(f"{scratch}/{name}", f"{stage}/{name}")
+        files.delete(scratch)
+
     def _plan(
-        self, files: HadoopFiles, target: TargetDir, stage: str, trash: str, window: Any
+        self, files: HadoopFiles, target: TargetDir, stage: str, trash: str, window: Any, state: TargetState
     ) -> list[tuple[str, str]]:
         """The renames that publish the stage in this mode."""
-        if not files.exists(target.path):
+        if state == "absent":
             return [(stage, target.path)]
+        swap = [(target.path, trash), (stage, target.path)]
+        if self.mode == "overwrite" or state == "empty":
+            return swap
         if self.mode == "append":
             return [(f"{stage}/{name}", f"{target.path}/{name}") for name in files.files_under(stage)]
         if self.mode == "replace_window" and self._swaps_partitions():
             column = str(self.window_column)
-            old = [name for name, is_dir in files.children(target.path) if is_dir and _in_window(name, column, window)]
+            children = files.children(target.path)
+            old = [name for name, is_dir in children if is_dir and _in_window(name, column, window)]
             new = [name for name, is_dir in files.children(stage) if is_dir and name.startswith(f"{column}=")]
+            if not new and all(name in old for name, _ in children if visible(name)):
+                return swap  # no data file would be left: swap in the stage, which keeps the target readable
             return [(f"{target.path}/{name}", f"{trash}/{name}") for name in old] + [
                 (f"{stage}/{name}", f"{target.path}/{name}") for name in new
             ]
-        return [(target.path, trash), (stage, target.path)]
+        return swap
+
+
+def _literal(path: str) -> str:
+    """`path` with Hadoop's glob characters escaped: Spark's reader would expand ``[]{}*?`` in a directory name."""
+    return re.sub(r"([\[\]{}*?\\])", r"\\\1", path)
+
+
+def _column_types(schema: Any, skip: list[str]) -> dict[str, str]:
+    """``{column: type}`` of a Spark schema, without the columns in `skip` (partition columns)."""
+    return {field.name: field.dataType.simpleString() for field in schema.fields if field.name not in skip}
+
+
+def first_data_file(files: HadoopFiles, path: str) -> tuple[list[str], str] | None:
+    """The partition columns above the first data file under `path` and the file's relative path; None if none.
+
+    ``col=value`` directories come first: Spark's reader ignores files beside partition directories.
+    """
+    entries = sorted((name, is_dir) for name, is_dir in files.children(path) if visible(name))
+    for name, is_dir in entries:
+        if is_dir and "=" in name:
+            found = first_data_file(files, f"{path}/{name}")
+            if found is not None:
+                return [name.split("=", 1)[0], *found[0]], f"{name}/{found[1]}"
+    here = [name for name, is_dir in entries if not is_dir]
+    return ([], here[0]) if here else None
 
 
 def _in_window(directory: str, column: str, window: tuple[dt.date, dt.date]) -> bool:

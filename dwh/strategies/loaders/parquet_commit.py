@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 STAGE, TRASH, JOURNAL = "dwh-stage", "dwh-trash", "dwh-journal.json"
 
 
+def visible(name: str) -> bool:
+    """True for a directory entry Spark's reader lists: not hidden (``.``, or ``_`` outside a ``col=value`` name)."""
+    return not (name.startswith(".") or (name.startswith("_") and "=" not in name))
+
+
 class HadoopFiles:
     """The few Hadoop FileSystem calls the commit needs, through the session's JVM."""
 
@@ -72,10 +77,10 @@ class HadoopFiles:
         ]
 
     def files_under(self, path: str, prefix: str = "") -> list[str]:
-        """Relative paths of the data files under `path` (names starting with ``_`` or ``.`` are skipped)."""
+        """Relative paths of the data files under `path` (hidden names, see `visible`, are skipped)."""
         found: list[str] = []
         for name, is_dir in self.children(path):
-            if name.startswith(("_", ".")):
+            if not visible(name):
                 continue
             if is_dir:
                 found += self.files_under(f"{path}/{name}", f"{prefix}{name}/")

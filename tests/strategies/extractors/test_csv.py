@@ -76,10 +76,7 @@ def test_a_window_column_that_is_not_a_date_is_named_before_reading(spark: Any, 
     source = extractor(path=write_csv(tmp_path / "promos.csv"), infer_schema=False, window_column="day")
     with pytest.raises(ValueError) as caught:
         source.extract(run_context())
-    assert str(caught.value) == (
-        "CSV extractor: window_column day must be a date or timestamp column, not string "
-        "(cast it in the source, e.g. a CSV schema)"
-    )
+    assert str(caught.value) == "CSV extractor: window_column day must be a date or timestamp column, not string"
 
 
 def test_options_our_fields_own_are_refused() -> None:

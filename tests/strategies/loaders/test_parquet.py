@@ -34,8 +34,13 @@ def loader(**block: Any) -> ParquetLoader:
 
 def load(spark: Any, path: str, rows: list[tuple[Any, ...]], mode: str, partition_by: list[str] | None = None) -> Any:
     """Load `rows` into the directory `path`."""
+    return load_frame(spark.createDataFrame(rows, SCHEMA), path, mode, partition_by)
+
+
+def load_frame(frame: Any, path: str, mode: str, partition_by: list[str] | None = None) -> Any:
+    """Load a DataFrame into the directory `path` (window column ``day`` for replace_window)."""
     block = {k: v for k, v in loader_block("PARQUET", mode, path, partition_by).items() if k != "strategy"}
-    return loader(**block).load(spark.createDataFrame(rows, SCHEMA), run_context())
+    return loader(**block).load(frame, run_context())
 
 
 def rows(spark: Any, path: str) -> list[tuple[Any, ...]]:
@@ -51,6 +56,13 @@ def data_files(path: Path) -> dict[str, float]:
 def leftovers(parent: Path) -> list[str]:
     """Hidden stage/trash/journal entries beside a target."""
     return sorted(p.name for p in parent.iterdir() if ".dwh-" in p.name)
+
+
+def literal(value: Any) -> Any:
+    """A literal column (pyspark imported lazily)."""
+    from pyspark.sql import functions as F
+
+    return F.lit(value)
 
 
 def test_merge_is_not_a_parquet_mode() -> None:
@@ -153,3 +165,123 @@ def test_table_name_writes_the_warehouse_directory(spark: Any) -> None:
     block = {"table": "main.stage.loader_promos", "mode": "overwrite"}
     loader(**block).load(spark.createDataFrame(OLD, SCHEMA), run_context())
     assert rows(spark, f"{warehouse_dir(spark)}/main/stage/loader_promos") == sorted(OLD)
+
+
+@pytest.mark.parametrize(
+    ("existing", "partition_by", "mode"),
+    [(["day"], None, "append"), (None, ["day"], "append"), (["day"], ["name"], "append"),
+     (["day"], None, "replace_window"), (None, ["day"], "replace_window")],
+)  # fmt: skip
+def test_other_partitioning_than_the_targets_fails_before_writing(
+    spark: Any, tmp_path: Path, existing: Any, partition_by: Any, mode: str
+) -> None:
+    target = tmp_path / "t"
+    load(spark, str(target), OLD, "overwrite", existing)
+    before = data_files(target)
+    with pytest.raises(ValueError) as caught:
+        load(spark, str(target), IN_WINDOW, mode, partition_by)
+    assert str(caught.value) == (
+        f"PARQUET {target}: partition_by {partition_by or []} differs from the target's partitioning {existing or []}; "
+        "load with the target's partition_by, or use mode overwrite to change it (nothing written)"
+    )
+    assert data_files(target) == before
+    assert rows(spark, str(target)) == sorted(OLD)
+    assert leftovers(tmp_path) == []
+
+
+def test_overwrite_may_change_the_partitioning(spark: Any, tmp_path: Path) -> None:
+    target = tmp_path / "t"
+    load(spark, str(target), OLD, "overwrite", ["day"])
+    load(spark, str(target), IN_WINDOW, "overwrite")
+    assert not [p for p in target.iterdir() if p.is_dir()]
+    assert rows(spark, str(target)) == sorted(IN_WINDOW)
+
+
+@pytest.mark.parametrize(
+    ("column", "expression", "diff"),
+    [("extra", "1", "{'extra': (None, 'int')}"), ("id", "CAST(id AS INT)", "{'id': ('bigint', 'int')}")],
+    ids=["extra_column", "other_type"],
+)
+@pytest.mark.parametrize(("mode", "partition_by"), [("append", None), ("replace_window", ["day"])])
+def test_other_columns_than_the_targets_fail_before_writing(
+    spark: Any, tmp_path: Path, mode: str, partition_by: Any, column: str, expression: str, diff: str
+) -> None:
+    from pyspark.sql import functions as F
+
+    target = tmp_path / "t"
+    load(spark, str(target), OLD, "overwrite", partition_by)
+    before = data_files(target)
+    frame = spark.createDataFrame(IN_WINDOW, SCHEMA).withColumn(column, F.expr(expression))
+    with pytest.raises(ValueError) as caught:
+        load_frame(frame, str(target), mode, partition_by)
+    assert str(caught.value) == (
+        f"PARQUET {target}: the rows' columns differ from the target's (column: (target, rows)): {diff}; "
+        "use mode overwrite to change the columns (nothing written)"
+    )
+    assert data_files(target) == before
+    assert rows(spark, str(target)) == sorted(OLD)
+
+
+def test_a_target_without_rows_takes_other_columns_and_partitioning(spark: Any, tmp_path: Path) -> None:
+    target = str(tmp_path / "t")
+    load(spark, target, [], "overwrite")  # Spark writes one empty file with the columns of SCHEMA
+    frame = spark.createDataFrame(IN_WINDOW, SCHEMA).withColumn("extra", literal(7))
+    load_frame(frame, target, "append", ["day"])  # the directory is replaced: its empty file goes too
+    read = spark.read.parquet(target)
+    assert sorted((row["id"], row["extra"]) for row in read.collect()) == [(row[0], 7) for row in sorted(IN_WINDOW)]
+    assert sorted(p.name for p in Path(target).iterdir() if not p.name.startswith((".", "_"))) == [
+        "day=2025-01-02", "day=2025-01-03"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("mode", "old"),
+    [("append", None), ("overwrite", None), ("replace_window", None), ("overwrite", OLD),
+     ("replace_window", OLD[1:3])],
+    ids=["append_new", "overwrite_new", "replace_window_new", "overwrite_existing", "replace_window_whole_target"],
+)  # fmt: skip
+def test_an_empty_partitioned_load_reads_back_as_zero_rows(spark: Any, tmp_path: Path, mode: str, old: Any) -> None:
+    target = str(tmp_path / "t")
+    if old:
+        load(spark, target, old, "overwrite", ["day"])
+    assert load(spark, target, [], mode, ["day"]).rows_written == 0
+    read = spark.read.parquet(target)
+    assert read.count() == 0
+    assert [(f.name, f.dataType.simpleString()) for f in read.schema.fields] == [
+        ("id", "bigint"), ("name", "string"), ("amount", "double"), ("updated_at", "timestamp"), ("day", "date")
+    ]  # fmt: skip
+    load(spark, target, IN_WINDOW, "append", ["day"])
+    assert rows(spark, target) == sorted(IN_WINDOW)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("window_column", "message"),
+    [("name", "window_column name must be a date or timestamp column, not string"),
+     ("nope", "window_column nope is not a column of the rows (id, name, day, amount, updated_at)")],
+)  # fmt: skip
+def test_replace_window_needs_a_date_or_timestamp_window_column(
+    spark: Any, tmp_path: Path, window_column: str, message: str
+) -> None:
+    target = tmp_path / "t"
+    block = {"path": str(target), "mode": "replace_window", "window_column": window_column}
+    with pytest.raises(ValueError) as caught:
+        loader(**block).load(spark.createDataFrame(IN_WINDOW, SCHEMA), run_context())
+    assert str(caught.value) == f"PARQUET loader: {message}"
+    assert not target.exists() and leftovers(tmp_path) == []
+
+
+def test_a_partition_column_named_with_an_underscore_is_appended(spark: Any, tmp_path: Path) -> None:
+    target = str(tmp_path / "t")
+    load_frame(spark.createDataFrame(OLD, SCHEMA).withColumn("_src", literal("a")), target, "overwrite", ["_src"])
+    load_frame(spark.createDataFrame(IN_WINDOW, SCHEMA).withColumn("_src", literal("b")), target, "append", ["_src"])
+    assert rows(spark, target) == expected("append", OLD, IN_WINDOW)
+
+
+def test_a_directory_name_with_glob_characters_is_read_literally(spark: Any, tmp_path: Path) -> None:
+    target = str(tmp_path / "t[1]{a}")
+    load(spark, target, OLD, "overwrite")
+    load(spark, target, IN_WINDOW, "append")
+    load(spark, target, IN_WINDOW, "replace_window")  # a full rewrite: reads the kept rows back
+    escaped = target.replace("[", "\\[").replace("]", "\\]").replace("{", "\\{").replace("}", "\\}")
+    assert rows(spark, escaped) == expected("replace_window", OLD, IN_WINDOW)
