@@ -15,11 +15,11 @@ and unchanged (the next load rolls back a half-done commit and sweeps the leftov
                   directory is swapped. Every new row must lie in the window (else nothing is written).
 
 Before anything is written, append and replace_window check the existing target: its partitioning (the
-``col=value`` directory levels) must equal ``partition_by``, and for append and the partition swap its
-columns (read from one file footer) must equal the rows' columns; overwrite may change both. A target
-without rows (absent, empty, or holding only empty files) accepts anything and is replaced whole. A load
-that leaves the target without a data file (an empty, partitioned write) adds one empty Parquet file
-carrying the schema, so the directory reads back as 0 rows with the right columns.
+``col=value`` directory levels) must equal ``partition_by``, and its columns (read from one file footer)
+must equal the rows' columns; overwrite may change both. A target without rows (absent, empty, or
+holding only empty files) accepts anything and is replaced whole. A load that leaves the target without
+a data file (an empty, partitioned write) adds one empty Parquet file carrying the schema, so the
+directory reads back as 0 rows with the right columns.
 
 A ``table`` name maps to its directory (`dwh.strategies.tables`); the metastore is not updated.
 """
@@ -126,8 +126,6 @@ class ParquetLoader(Loader):
 
     def _columns_problem(self, frame: DataFrame, sample: str, layout: list[str]) -> str | None:
         """How the rows' columns differ from those of a data file of the target (its footer only), if they do."""
-        if self.mode == "replace_window" and not self._swaps_partitions():
-            return None  # a full rewrite: the kept rows are rewritten together with the new ones
         theirs = _column_types(frame.sparkSession.read.parquet(_literal(sample)).schema, skip=layout)
         ours = _column_types(frame.schema, skip=layout)
         if theirs == ours:

@@ -13,7 +13,8 @@
 3. Driver, ONE transaction: create the target if missing, then
    ``append`` insert · ``overwrite`` TRUNCATE + insert · ``replace_window`` delete the run window's
    rows + insert (every staged row must lie in the window) · ``merge`` INSERT ... ON CONFLICT (keys)
-   DO UPDATE (a batch with one key twice fails clearly).
+   DO UPDATE (a batch with one key twice fails clearly). Columns the target has and the DataFrame
+   lacks get their default on insert and keep their value on update (a partial upsert).
 4. The run's staging tables are dropped, also when anything failed; a run killed before this
    leaves them for the next load into that schema to sweep.
 

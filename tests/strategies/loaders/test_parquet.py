@@ -202,7 +202,9 @@ def test_overwrite_may_change_the_partitioning(spark: Any, tmp_path: Path) -> No
     [("extra", "1", "{'extra': (None, 'int')}"), ("id", "CAST(id AS INT)", "{'id': ('bigint', 'int')}")],
     ids=["extra_column", "other_type"],
 )
-@pytest.mark.parametrize(("mode", "partition_by"), [("append", None), ("replace_window", ["day"])])
+@pytest.mark.parametrize(
+    ("mode", "partition_by"), [("append", None), ("replace_window", ["day"]), ("replace_window", None)]
+)
 def test_other_columns_than_the_targets_fail_before_writing(
     spark: Any, tmp_path: Path, mode: str, partition_by: Any, column: str, expression: str, diff: str
 ) -> None:
