@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dwh.runtime import RunContext, ServiceProvider
+from dwh.runtime import RunContext
+from tests.strategies.contexts import local_context
 
 UTC = dt.timezone.utc
 SCHEMA = "id long, name string, day date, amount double, updated_at timestamp"
@@ -37,13 +38,7 @@ LOADER_MODES = [
 
 def run_context(start: dt.date | None = START, end: dt.date | None = END) -> RunContext:
     """A local run context with the test window."""
-    return RunContext(
-        job_name="test_files",
-        service_provider=ServiceProvider.LOCAL,
-        run_ids={"run_id": "local-test"},
-        start_date=start,
-        end_date=end,
-    )
+    return local_context(start, end, job_name="test_files")
 
 
 def expected(mode: str, old: list[tuple[Any, ...]], new: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

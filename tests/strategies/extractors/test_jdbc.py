@@ -11,23 +11,18 @@ import pytest
 from dwh.config import validate_model
 from dwh.devtools.local_postgres import LocalPostgres
 from dwh.errors import ConfigError
-from dwh.runtime import RunContext, ServiceProvider
+from dwh.runtime import RunContext
 from dwh.secrets import resolve_secrets
 from dwh.strategies.extractors.jdbc import JdbcExtractor
+from tests.strategies.contexts import local_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 ROWS = 500
 
 
 def run_context(start: dt.date | None = None, end: dt.date | None = None) -> RunContext:
-    """A local run context (the session is the active test session)."""
-    return RunContext(
-        job_name="test_jdbc",
-        service_provider=ServiceProvider.LOCAL,
-        run_ids={"run_id": "t"},
-        start_date=start,
-        end_date=end,
-    )
+    """A local run context with the given window."""
+    return local_context(start, end, job_name="test_jdbc")
 
 
 @pytest.fixture

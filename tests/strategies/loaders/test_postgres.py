@@ -12,8 +12,9 @@ import pytest
 from dwh.config import validate_model
 from dwh.devtools.local_postgres import LocalPostgres
 from dwh.errors import ConfigError
-from dwh.runtime import RunContext, ServiceProvider
+from dwh.runtime import RunContext
 from dwh.strategies.loaders.postgres import PostgresLoader
+from tests.strategies.contexts import local_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -29,13 +30,7 @@ OLD = [
 
 def run_context(start: dt.date | None = None, end: dt.date | None = None) -> RunContext:
     """A local run context with the given window."""
-    return RunContext(
-        job_name="test_postgres",
-        service_provider=ServiceProvider.LOCAL,
-        run_ids={"run_id": "local-test"},
-        start_date=start,
-        end_date=end,
-    )
+    return local_context(start, end, job_name="test_postgres")
 
 
 def loader(db: LocalPostgres, **config: Any) -> PostgresLoader:

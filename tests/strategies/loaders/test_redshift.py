@@ -16,9 +16,10 @@ import pytest
 from dwh.config import validate_model
 from dwh.devtools.local_postgres import LocalPostgres
 from dwh.errors import ConfigError
-from dwh.runtime import RunContext, ServiceProvider
+from dwh.runtime import RunContext
 from dwh.strategies.loaders.redshift import RedshiftLoader
 from dwh.strategies.loaders.redshift_api import DbApiRunner
+from tests.strategies.contexts import local_context
 from tests.strategies.loaders.redshift_fake import FakeRedshiftDataApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
@@ -53,14 +54,8 @@ def redshift(
 
 
 def run_context(start: dt.date | None = None, end: dt.date | None = None) -> RunContext:
-    """A local run context with the given window."""
-    return RunContext(
-        job_name="test_redshift",
-        service_provider=ServiceProvider.LOCAL,
-        run_ids={"run_id": "local-run/1"},
-        start_date=start,
-        end_date=end,
-    )
+    """A local run context with the given window (its run id shows in the S3 staging prefix)."""
+    return local_context(start, end, job_name="test_redshift", run_id="local-run/1")
 
 
 def loader(**config: Any) -> RedshiftLoader:
