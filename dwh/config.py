@@ -197,10 +197,7 @@ def describe_validation_error(exc: ValidationError, data: Any = None) -> str:
     return SCRUBBER.scrub(text)
 
 
-_MISSING = object()
-
-
-def _error_path(error: ErrorDetails, data: Any = _MISSING) -> str:
+def _error_path(error: ErrorDetails, data: Any = None) -> str:
     """The user's path to the error: pydantic's location without union tags and internal steps.
 
     A step that is a key of the user's `data` at that point is kept as written (``properties.USER``);
@@ -212,7 +209,7 @@ def _error_path(error: ErrorDetails, data: Any = _MISSING) -> str:
     for item in error["loc"]:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]" if parts else f"[{item}]"]
-            node = node[item] if isinstance(node, list) and -len(node) <= item < len(node) else _MISSING
+            node = node[item] if isinstance(node, list) and -len(node) <= item < len(node) else None
         elif isinstance(node, dict) and item in node:
             parts.append(item)
             node = node[item]
@@ -220,7 +217,7 @@ def _error_path(error: ErrorDetails, data: Any = _MISSING) -> str:
             continue
         else:
             parts.append(item)
-            node = _MISSING
+            node = None  # below a key the user did not write
     return ".".join(parts) or "(top level)"
 
 
