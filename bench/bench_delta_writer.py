@@ -46,7 +46,7 @@ def source_frame(spark: Any, rows: int) -> Any:
 
 def session() -> Any:
     """A local Spark session for the benchmark (all cores, UTC)."""
-    from dwh.runtime import local_session_builder
+    from dwh.platforms.spark import local_session_builder
 
     spark = local_session_builder("bench-delta-writer").getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
@@ -55,7 +55,9 @@ def session() -> Any:
 
 def delta_load(spark: Any, frame: Any, path: str) -> int:
     """One DELTA load through the delta-rs engine; returns rows written."""
-    from dwh.runtime import RunContext, ServiceProvider, spark_has_delta
+    from dwh.platforms.context import RunContext
+    from dwh.platforms.detect import ServiceProvider
+    from dwh.platforms.spark import spark_has_delta
     from dwh.strategies.loaders.delta import DeltaLoader
 
     assert not spark_has_delta(spark), "this benchmark measures the delta-rs engine: run it without Delta jars"

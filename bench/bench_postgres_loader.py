@@ -109,7 +109,8 @@ def raw_copy_csv(path: Path, conninfo: str, table: str) -> None:
 
 def contenders(spark: Any, server: Any) -> dict[str, Callable[[Path, str], None]]:
     """name -> a function loading a Parquet file into the given empty table."""
-    from dwh.runtime import RunContext, ServiceProvider
+    from dwh.platforms.context import RunContext
+    from dwh.platforms.detect import ServiceProvider
     from dwh.strategies.loaders.postgres import PostgresLoader
 
     context = RunContext(job_name="bench", service_provider=ServiceProvider.LOCAL, run_ids={"run_id": "bench"})
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ["DWH_SPARK_MASTER"] = "local[2]"
     from dwh.devtools.local_postgres import start_local_postgres
-    from dwh.runtime import local_session_builder
+    from dwh.platforms.spark import local_session_builder
 
     work = Path(tempfile.mkdtemp(prefix="dwh-bench-pg-"))
     work.chmod(0o755)

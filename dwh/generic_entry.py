@@ -26,45 +26,11 @@ from typing import Any
 
 from dwh.errors import ConfigError, JobFailedError
 from dwh.logs import configure_logging
-from dwh.runtime import detect_service_provider
+from dwh.platforms.detect import PLATFORM_ARGS, detect_service_provider, is_platform_arg
 
 DEFAULT_ALLOWED_PREFIXES = ("dwh.jobs.",)
 EXIT_OK, EXIT_JOB_FAILED, EXIT_BAD_INVOCATION = 0, 1, 2
 
-#: Arguments the platforms add (Glue's reserved and special parameters; ids for the run context).
-PLATFORM_ARGS = frozenset(
-    {
-        "JOB_NAME",
-        "JOB_ID",
-        "JOB_RUN_ID",
-        "TempDir",
-        "job_bookmark_option",
-        "job_language",
-        "extra_py_files",
-        "extra_jars",
-        "extra_files",
-        "additional_python_modules",
-        "python_modules_installer_option",
-        "datalake_formats",
-        "conf",
-        "debug",
-        "mode",
-        "scriptLocation",
-        "spark_event_logs_path",
-        "continuous_log_logGroup",
-        "continuous_log_logStreamPrefix",
-        "continuous_log_conversionPattern",
-        "user_jars_first",
-        "encryption_type",
-        "redshift_tmp_dir",
-        "auto_scale_within_microbatch",
-        "customer_driver_env_vars",
-        "customer_executor_env_vars",
-        "databricks_job_id",
-        "databricks_run_id",
-    }
-)
-PLATFORM_ARG_PREFIXES = ("enable_",)
 
 HELP = """\
 usage: generic_entry --module_name MODULE [--<job argument> VALUE ...]
@@ -124,17 +90,13 @@ def parse_arguments(argv: Sequence[str]) -> tuple[dict[str, str], dict[str, str]
         if not _KEY.fullmatch(key):
             raise ConfigError(f"invalid argument name --{key[:60]}")
         name = key if key in PLATFORM_ARGS else key.replace("-", "_")
-        target = platform_args if _is_platform_arg(name) else job_args
+        target = platform_args if is_platform_arg(name) else job_args
         if name in target:
             raise ConfigError("given more than once", field=f"--{name}")
         target[name] = value
         previous = f"--{name}"
         index += 1
     return job_args, platform_args
-
-
-def _is_platform_arg(name: str) -> bool:
-    return name in PLATFORM_ARGS or name.startswith(PLATFORM_ARG_PREFIXES)
 
 
 def allowed_prefixes() -> tuple[str, ...]:

@@ -94,17 +94,16 @@ def _from_databricks(spec: str) -> str:
     scope, sep, key = spec.partition("/")
     if not sep or not scope or not key:
         raise LookupError("expected databricks:scope/key")
-    try:
-        from databricks.sdk import WorkspaceClient
-        from databricks.sdk.config import Config
-    except ImportError:
-        raise LookupError("needs databricks-sdk: pip install 'dwh-business-logic[databricks]'") from None
+    from dwh.platforms.databricks import workspace_client
+
     try:
         # On a cluster this is the runtime's own dbutils; elsewhere the SDK reads the secret over REST.
         # (databricks.sdk.runtime would import pyspark off-cluster, and an unconfigured client raises here.)
         # A bounded retry budget: an unreachable workspace is a config error in a minute, not five.
-        client = WorkspaceClient(config=Config(retry_timeout_seconds=DATABRICKS_RETRY_SECONDS))
+        client = workspace_client(retry_timeout_seconds=DATABRICKS_RETRY_SECONDS)
         return str(client.dbutils.secrets.get(scope=scope, key=key))
+    except LookupError:
+        raise
     except Exception as exc:
         raise LookupError(f"Databricks secret {scope}/{key} not readable ({type(exc).__name__})") from None
 

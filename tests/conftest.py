@@ -39,7 +39,7 @@ def spark() -> Iterator[Any]:
     """One local SparkSession for the whole run (start-up costs ~8 s)."""
     os.environ.setdefault("DWH_SPARK_MASTER", "local[2]")
     os.environ.setdefault("DWH_SHUFFLE_PARTITIONS", "4")
-    from dwh.runtime import local_session_builder
+    from dwh.platforms.spark import local_session_builder
 
     session = local_session_builder("dwh-tests").getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

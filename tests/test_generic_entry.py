@@ -19,7 +19,7 @@ import pytest
 
 from dwh.errors import ConfigError
 from dwh.generic_entry import allowed_prefixes, main, parse_arguments
-from dwh.runtime import PLATFORM_ENV_VARS
+from dwh.platforms.detect import PLATFORM_ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"

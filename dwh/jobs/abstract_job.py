@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, final
 
 from dwh.errors import JobFailedError
 from dwh.jobs.job_config import JobConfig
-from dwh.jobs.run_report import RunReport, summarize_error
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
+from dwh.run_report import RunReport, summarize_error
 from dwh.strategies.notifications import Notice, send_notice
 
 if TYPE_CHECKING:

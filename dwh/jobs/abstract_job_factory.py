@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from dwh.config import RunArguments, check_packages, config_hash, parse_job_config
 from dwh.errors import ConfigError
 from dwh.jobs.abstract_job import AbstractJob, ConfigT
-from dwh.runtime import RunContext, ServiceProvider, detect_service_provider, platform_run_ids
+from dwh.platforms.context import RunContext
+from dwh.platforms.detect import ServiceProvider, detect_service_provider, platform_run_ids
 from dwh.secrets import resolve_secrets
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from dwh.config import StrictModel
-from dwh.runtime import RunContext, ServiceProvider
+from dwh.platforms.context import RunContext
+from dwh.platforms.detect import ServiceProvider
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

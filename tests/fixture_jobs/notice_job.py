@@ -15,7 +15,7 @@ from pydantic import Field
 from dwh.config import Secret
 from dwh.jobs.abstract_job import AbstractJob
 from dwh.jobs.job_config import JobConfig
-from dwh.jobs.run_report import QualityResult
+from dwh.run_report import QualityResult
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from dwh.runtime import PLATFORM_ENV_VARS
+from dwh.platforms.detect import PLATFORM_ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_PYTHON = ROOT / ".venv" / "bin" / "python"

@@ -10,8 +10,9 @@ import pytest
 
 from dwh.errors import JobFailedError
 from dwh.jobs.abstract_job import AbstractJob
-from dwh.jobs.run_report import QualityResult
-from dwh.runtime import RunContext, ServiceProvider
+from dwh.platforms.context import RunContext
+from dwh.platforms.detect import ServiceProvider
+from dwh.run_report import QualityResult
 from dwh.secrets import SCRUBBER
 from tests.jobs.fixtures_jobs.probe_job import ProbeJobConfig
 

@@ -17,7 +17,8 @@ import pytest
 from dwh.errors import ConfigError
 from dwh.jobs.abstract_job import AbstractJob
 from dwh.jobs.abstract_job_factory import AbstractJobFactory
-from dwh.runtime import RunContext, ServiceProvider
+from dwh.platforms.context import RunContext
+from dwh.platforms.detect import ServiceProvider
 from tests.jobs.fixtures_jobs.probe_job import ProbeJobConfig
 from tests.jobs.fixtures_jobs.probe_job_factory import ProbeJobFactory
 from tests.jobs.fixtures_jobs.window_job_factory import WindowJobFactory

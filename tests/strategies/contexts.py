@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dwh.runtime import RunContext, ServiceProvider
+from dwh.platforms.context import RunContext
+from dwh.platforms.detect import ServiceProvider
 
 
 def local_context(

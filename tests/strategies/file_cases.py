@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 from tests.strategies.contexts import local_context
 
 UTC = dt.timezone.utc
@@ -108,7 +108,9 @@ def target_rows(spark: Any, strategy: str, path: str) -> list[tuple[Any, ...]]:
 KILL_CHILD = """
 import datetime as dt, json, sys, time
 from pydantic import TypeAdapter
-from dwh.runtime import RunContext, ServiceProvider, local_session_builder
+from dwh.platforms.context import RunContext
+from dwh.platforms.detect import ServiceProvider
+from dwh.platforms.spark import local_session_builder
 from dwh.strategies.loaders.registry import LoaderConfig
 
 spark = local_session_builder("kill-test").config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000").getOrCreate()

@@ -11,7 +11,8 @@ import pytest
 
 from dwh.config import validate_model
 from dwh.errors import ConfigError
-from dwh.runtime import RunContext, ServiceProvider
+from dwh.platforms.context import RunContext
+from dwh.platforms.detect import ServiceProvider
 from dwh.strategies.extractors.parquet import ParquetExtractor
 from dwh.strategies.loaders.delta import DeltaLoader
 from dwh.strategies.tables import (

@@ -13,7 +13,7 @@ from typing import Any
 from dwh.jobs.abstract_job_factory import AbstractJobFactory
 from dwh.jobs.load_promos.load_promos_config import LoadPromosJobConfig
 from dwh.jobs.load_promos.load_promos_job import LoadPromosJob
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 
 
 class LoadPromosJobFactory(AbstractJobFactory[LoadPromosJobConfig]):

@@ -6,7 +6,7 @@ from typing import Any
 
 from dwh.jobs.abstract_job_factory import AbstractJobFactory
 from dwh.jobs.smoke.smoke_job import SmokeJob, SmokeJobConfig
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 
 
 class SmokeJobFactory(AbstractJobFactory[SmokeJobConfig]):

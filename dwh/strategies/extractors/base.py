@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field, PrivateAttr
 
 from dwh.config import StrictModel
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 from dwh.strategies.windows import window_column_type
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 from dwh.strategies.extractors.base import Extractor
 from dwh.strategies.tables import TableSource
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, NonNegativeInt, model_validator
 
-from dwh.runtime import RunContext, spark_has_delta
+from dwh.platforms.context import RunContext
+from dwh.platforms.spark import spark_has_delta
 from dwh.strategies.extractors.base import Extractor
 from dwh.strategies.tables import Location, TableSource, require_path
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 from dwh.strategies.connection import DatabaseConnection, Identifier, TableName
 from dwh.strategies.extractors.base import Extractor
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from dwh.config import StrictModel
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

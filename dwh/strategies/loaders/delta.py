@@ -4,7 +4,7 @@
     {"strategy": "DELTA", "table": "main.unity.promos", "mode": "replace_window",
      "window_column": "load_window_start", "partition_by": ["load_window_start"]}
 
-Engine: Spark's own Delta when the session has it (`dwh.runtime.spark_has_delta`: Databricks;
+Engine: Spark's own Delta when the session has it (`dwh.platforms.spark.spark_has_delta`: Databricks;
 Glue/EMR with Delta enabled) — ``format("delta")``, ``replaceWhere``, ``MERGE INTO``. Otherwise
 delta-rs, streamed: Spark tasks write the Parquet files and the driver commits them in one Delta
 transaction (`dwh.strategies.loaders.delta_rs_writer`); the rows never gather on the driver (merge
@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from dwh.runtime import RunContext, spark_has_delta
+from dwh.platforms.context import RunContext
+from dwh.platforms.spark import spark_has_delta
 from dwh.strategies.loaders.base import Loader, LoadResult
 from dwh.strategies.tables import CatalogTableName, ColumnName, Location, PathName, require_path, resolve_table
 

@@ -34,7 +34,7 @@ from urllib.parse import unquote
 
 from pydantic import Field, model_validator
 
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 from dwh.strategies.loaders.base import Loader, LoadResult
 from dwh.strategies.loaders.parquet_commit import HadoopFiles, TargetDir, commit, new_run_id, recover, visible
 from dwh.strategies.tables import CatalogTableName, ColumnName, Location, PathName, require_path, resolve_table

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 from dwh.strategies.connection import DatabaseConnection, Identifier, TableName, split_table_name
 from dwh.strategies.loaders.base import Loader, LoadResult
 from dwh.strategies.loaders.postgres_copy import RetryPolicy, StagingPlan, connect, partition_table, stage_partitions

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 from dwh.strategies.connection import DatabaseConnection, Identifier, TableName, split_table_name
 from dwh.strategies.loaders.base import Loader, LoadResult
 from dwh.strategies.loaders.redshift_staging import S3Prefix

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dwh.jobs.run_report import QualityResult, RunReport
+from dwh.run_report import QualityResult, RunReport
 from dwh.strategies.quality.expectations import BaseExpectation, RowCountMinExpectation, RowExpectation
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dwh.jobs.abstract_job_factory import AbstractJobFactory
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 from tests.jobs.fixtures_jobs.probe_job import ProbeJob, ProbeJobConfig
 
 

@@ -28,7 +28,9 @@ OLD_ROWS = 1000
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from dwh.runtime import RunContext, ServiceProvider, local_session_builder
+    from dwh.platforms.context import RunContext
+    from dwh.platforms.detect import ServiceProvider
+    from dwh.platforms.spark import local_session_builder
     from dwh.strategies.loaders.postgres import PostgresLoader
 
     builder = local_session_builder("kill-test")
@@ -121,7 +123,8 @@ def test_sigkill_during_copy_leaves_exactly_the_old_rows_and_the_next_load_sweep
 
     leftover = query(postgres_db, "SELECT relname FROM pg_class WHERE relname LIKE 'dwh_stage%%'")
     assert leftover, "the killed run should have left its staging template behind"
-    from dwh.runtime import RunContext, ServiceProvider
+    from dwh.platforms.context import RunContext
+    from dwh.platforms.detect import ServiceProvider
     from dwh.strategies.loaders.postgres import PostgresLoader
 
     block = {"strategy": "POSTGRES", "jdbc_url": postgres_db.jdbc_url, "properties": {"user": postgres_db.user}}

@@ -16,7 +16,7 @@ import pytest
 from dwh.config import validate_model
 from dwh.devtools.local_postgres import LocalPostgres
 from dwh.errors import ConfigError
-from dwh.runtime import RunContext
+from dwh.platforms.context import RunContext
 from dwh.strategies.loaders.redshift import RedshiftLoader
 from dwh.strategies.loaders.redshift_api import DbApiRunner
 from tests.strategies.contexts import local_context

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from dwh.jobs.run_report import QualityResult, RunReport
+from dwh.run_report import QualityResult, RunReport
 from dwh.strategies.quality import (
     ExpectationError,
     ExpectationFailedError,

@@ -1,4 +1,4 @@
-"""dwh.runtime: which platform a run is on, the ids it reports, and the lazy local SparkSession."""
+"""dwh.platforms: which platform a run is on, the ids it reports, and the lazy local SparkSession."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from dwh import runtime
 from dwh.errors import ConfigError
-from dwh.runtime import PLATFORM_ENV_VARS, RunContext, ServiceProvider, detect_service_provider, platform_run_ids
+from dwh.platforms import detect as runtime
+from dwh.platforms import spark as platform_spark
+from dwh.platforms.context import RunContext
+from dwh.platforms.detect import PLATFORM_ENV_VARS, ServiceProvider, detect_service_provider, platform_run_ids
 
 PLATFORM_ENV = PLATFORM_ENV_VARS
 
@@ -147,6 +149,6 @@ def test_local_run_context_uses_the_active_session_with_local_settings(spark: An
     assert spark.conf.get("spark.ui.enabled") == "false"
     warehouse = spark.conf.get("spark.sql.warehouse.dir")
     assert warehouse.rstrip("/").endswith(Path(os.environ["DWH_WAREHOUSE_DIR"]).name)
-    if runtime.POSTGRES_JDBC_JAR.exists():
-        assert str(runtime.POSTGRES_JDBC_JAR) in spark.conf.get("spark.jars")
+    if platform_spark.POSTGRES_JDBC_JAR.exists():
+        assert str(platform_spark.POSTGRES_JDBC_JAR) in spark.conf.get("spark.jars")
     assert spark.conf.get("spark.sql.extensions", None) is None  # no Delta jars here, so no Delta confs

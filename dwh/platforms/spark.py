@@ -1,0 +1,116 @@
+"""The platform's SparkSession, created lazily: Databricks' and EMR's active session, Glue's GlueContext,
+or a local builder (UTC, no UI, a warehouse dir, the JDBC and Delta jars when present).
+
+pyspark is imported only inside functions: importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dwh.platforms.detect import ServiceProvider
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+POSTGRES_JDBC_JAR = Path("/usr/share/java/postgresql.jar")
+
+
+class SparkSessionProvider:
+    """Creates (or picks up) the platform's SparkSession lazily, once."""
+
+    def __init__(self, provider: ServiceProvider) -> None:
+        self.provider = provider
+        self._session: SparkSession | None = None
+
+    def get(self) -> SparkSession:
+        """Return the session, creating it on the first call."""
+        if self._session is None:
+            self._session = self._create()
+        return self._session
+
+    def _create(self) -> SparkSession:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise RuntimeError(
+                "this job needs Spark: on a laptop pip install 'dwh-business-logic[local]'; "
+                "Databricks, Glue and EMR bring their own"
+            ) from None
+        if self.provider is ServiceProvider.GLUE:
+            glue_session = _glue_session()
+            if glue_session is not None:
+                return glue_session
+        if self.provider is not ServiceProvider.LOCAL:
+            return SparkSession.builder.getOrCreate()
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+        return local_session_builder().getOrCreate()
+
+
+def _glue_session() -> SparkSession | None:
+    try:
+        from awsglue.context import GlueContext
+        from pyspark.context import SparkContext
+    except ImportError:
+        return None
+    return GlueContext(SparkContext.getOrCreate()).spark_session
+
+
+def launched_by_spark_submit() -> bool:
+    """True when spark-submit started this Python driver (its JVM hands us the gateway port)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def local_session_builder(app_name: str = "dwh-local") -> Any:
+    """A `SparkSession.Builder` for local Spark: UTC, no UI, a warehouse dir, the Postgres JDBC jar."""
+    from pyspark.sql import SparkSession
+
+    # Python workers must run this interpreter (it has pyarrow/pandas), not the first python3 on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    warehouse = Path(os.environ.get("DWH_WAREHOUSE_DIR", "spark-warehouse")).absolute()
+    builder = SparkSession.builder
+    master = os.environ.get("DWH_SPARK_MASTER")
+    if master or not launched_by_spark_submit():
+        # Under spark-submit the JVM already holds --master; setting one here would silently override it.
+        builder = builder.master(master or "local[*]")
+    builder = (
+        builder.appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        .config("spark.sql.shuffle.partitions", os.environ.get("DWH_SHUFFLE_PARTITIONS", "8"))
+        .config("spark.driver.memory", os.environ.get("DWH_DRIVER_MEMORY", "2g"))
+    )
+    if (master or "local").startswith("local") and not launched_by_spark_submit():
+        # A laptop/CI session: stay on loopback (a cluster master needs the real address).
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    jars = [str(POSTGRES_JDBC_JAR)] if POSTGRES_JDBC_JAR.exists() else []
+    if os.environ.get("DWH_SPARK_DELTA_JARS"):
+        # Delta confs only when the Delta jars are really on the classpath (they come from Maven otherwise).
+        jars.append(os.environ["DWH_SPARK_DELTA_JARS"])
+        builder = builder.config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension").config(
+            "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+        )
+    if jars:
+        builder = builder.config("spark.jars", ",".join(jars))
+    return builder
+
+
+def spark_has_delta(spark: SparkSession) -> bool:
+    """True when the session can read and write Delta through Spark itself (Databricks, Glue/EMR with Delta)."""
+    if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        return True
+    jvm = getattr(spark, "_jvm", None)
+    if jvm is None:  # Spark Connect: the server side decides; Databricks serverless has Delta
+        return True
+    try:
+        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")
+    except Exception:
+        return False
+    return True
