@@ -5,6 +5,6 @@ blocks in `registry` (`LauncherConfig`). Platform SDKs (boto3, databricks-sdk) a
 a launcher makes its first call.
 """
 
-from dwh.platforms.launchers.base import LaunchedRun, LaunchError, Launcher, LaunchState, RunState
+from dwh.platforms.launchers.base import LaunchedRun, Launcher, LaunchError, LaunchState, RunState
 
 __all__ = ["LaunchError", "LaunchState", "LaunchedRun", "Launcher", "RunState"]
