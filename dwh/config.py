@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from dwh.config_tree import iter_models
 from dwh.errors import ConfigError
 from dwh.secrets import SCRUBBER, is_reference
 
@@ -107,6 +108,59 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+#: Deeper nesting than any config needs; beyond it json.loads and pydantic would hit Python's recursion limit.
+MAX_JSON_DEPTH = 64
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (use null or a number)")
+
+
+def _decode_json(text: str, *, field: str) -> Any:
+    """`json.loads`, total: every document it cannot take, or that no config can hold, is one `ConfigError`."""
+    depth = _nesting_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ConfigError(f"JSON nested {depth} levels deep (at most {MAX_JSON_DEPTH})", field=field)
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", field=field) from None
+    except _DuplicateKey as exc:
+        raise ConfigError(f"the key {exc.key!r} appears twice in one object", field=field) from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # e.g. an integer longer than Python's int-conversion limit, NaN/Infinity, or a document too large.
+        reason = str(exc).split(";")[0] or type(exc).__name__
+        raise ConfigError(f"unusable JSON: {reason[:120]}", field=field) from None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # A lone surrogate (from a \\ud800 escape or undecodable argv bytes) can't be logged, hashed or stored.
+        raise ConfigError(f"JSON holds text that is not valid Unicode ({exc.reason})", field=field) from None
+    return value
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest bracket nesting in `text`, brackets inside strings not counted (one linear scan)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def load_json_argument(raw: Any, *, argument: str) -> dict[str, Any]:
     """Decode a job's JSON argument; ``@/path/config.json`` reads the JSON from a file."""
     if isinstance(raw, dict):
@@ -121,14 +175,7 @@ def load_json_argument(raw: Any, *, argument: str) -> dict[str, Any]:
             raise ConfigError(f"cannot read {raw[1:]}: {exc.strerror}", field=f"--{argument}") from None
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{raw[1:]} is not UTF-8 text (byte {exc.start})", field=f"--{argument}") from None
-    try:
-        value = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", field=f"--{argument}"
-        ) from None
-    except _DuplicateKey as exc:
-        raise ConfigError(f"the key {exc.key!r} appears twice in one object", field=f"--{argument}") from None
+    value = _decode_json(text, field=f"--{argument}")
     if not isinstance(value, dict):
         raise ConfigError(f"expects a JSON object, got {type(value).__name__}", field=f"--{argument}")
     return value
@@ -139,23 +186,12 @@ def missing_packages(model: BaseModel, prefix: str = "") -> list[tuple[str, str,
     import importlib.util
 
     found: list[tuple[str, str, str]] = []
-    if isinstance(model, StrictModel):
-        for package, extra in model.required_packages().items():
-            if importlib.util.find_spec(package) is None:
-                found.append((prefix or "(top level)", package, extra))
-    for name in type(model).model_fields:
-        found += _missing_in(getattr(model, name), f"{prefix}.{name}" if prefix else name)
+    for path, block in iter_models(model, prefix):
+        if isinstance(block, StrictModel):
+            for package, extra in block.required_packages().items():
+                if importlib.util.find_spec(package) is None:
+                    found.append((path or "(top level)", package, extra))
     return found
-
-
-def _missing_in(value: Any, path: str) -> list[tuple[str, str, str]]:
-    if isinstance(value, BaseModel):
-        return missing_packages(value, path)
-    if isinstance(value, list):
-        return [hit for index, item in enumerate(value) for hit in _missing_in(item, f"{path}[{index}]")]
-    if isinstance(value, dict):
-        return [hit for key, item in value.items() for hit in _missing_in(item, f"{path}.{key}")]
-    return []
 
 
 def check_packages(model: BaseModel, *, argument: str) -> None:
@@ -189,12 +225,19 @@ def describe_validation_error(exc: ValidationError, data: Any = None) -> str:
 
     `data` is the validated input; with it the path keeps exactly the keys the user wrote.
     """
+    path, message = first_validation_error(exc, data)
+    return f"{path or '(top level)'}: {message}"
+
+
+def first_validation_error(exc: ValidationError, data: Any = None) -> tuple[str | None, str]:
+    """The first error as (field path or None for the model as a whole, message + how many more), scrubbed."""
     errors = exc.errors(include_url=False)
     first = errors[0]
-    text = f"{_error_path(first, data)}: {_error_message(first)}"
+    message = _error_message(first)
     if len(errors) > 1:
-        text += f" (and {len(errors) - 1} more)"
-    return SCRUBBER.scrub(text)
+        message += f" (and {len(errors) - 1} more)"
+    path = _error_path(first, data)
+    return (None if path == "(top level)" else path), SCRUBBER.scrub(message)
 
 
 def _error_path(error: ErrorDetails, data: Any = None) -> str:

@@ -3,7 +3,8 @@
 A secret-bearing config field accepts either a literal or a reference:
 ``env:NAME``, ``file:/path``, ``databricks:scope/key``, ``aws-secretsmanager:name[#json_key]``,
 ``aws-ssm:/param/name``. References are resolved once per run, before the job starts
-(`resolve_secrets`); an unresolvable reference is a `ConfigError` naming the field, and its message
+(`resolve_secrets`, which returns a resolved copy of the config and leaves the validated one as it
+was); an unresolvable reference is a `ConfigError` naming the field, and its message
 never contains a secret value. Every resolved value, and every literal secret, is registered with
 the process-wide `SCRUBBER`, which log handlers and notifications run their text through.
 """
@@ -16,14 +17,16 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
+from dwh.config_tree import replace_leaves
 from dwh.errors import ConfigError
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
 MASK = "***"
-SECRET_SCHEMES = ("env", "file", "databricks", "aws-secretsmanager", "aws-ssm")
 _REFERENCE = re.compile(r"^(env|file|databricks|aws-secretsmanager|aws-ssm):(.+)$")
 # Very short values (e.g. "x") would turn every log line into noise if masked; they are not secrets.
 _MIN_SCRUB_LENGTH = 4
@@ -168,29 +171,13 @@ def resolve_reference(value: str, *, field: str) -> str:
     return resolved
 
 
-def resolve_secrets(model: BaseModel, *, prefix: str = "") -> None:
-    """Resolve every `SecretStr` set anywhere in `model`, in place, registering values for scrubbing."""
-    for name in type(model).model_fields:
-        path = f"{prefix}.{name}" if prefix else name
-        setattr_value = _resolve_value(getattr(model, name), path)
-        if setattr_value is not None:
-            object.__setattr__(model, name, setattr_value)
+def resolve_secrets(model: ModelT, *, prefix: str = "") -> ModelT:
+    """A copy of `model` with every `SecretStr` anywhere in it resolved, each value registered for scrubbing."""
 
+    def resolve(value: Any, path: str) -> Any:
+        if isinstance(value, SecretStr):
+            return SecretStr(resolve_reference(value.get_secret_value(), field=path))
+        return value
 
-def _resolve_value(value: Any, path: str) -> Any:
-    """Return a replacement for `value` when it is a secret, else None (after recursing)."""
-    if isinstance(value, SecretStr):
-        return SecretStr(resolve_reference(value.get_secret_value(), field=path))
-    if isinstance(value, BaseModel):
-        resolve_secrets(value, prefix=path)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            replacement = _resolve_value(item, f"{path}[{index}]")
-            if replacement is not None:
-                value[index] = replacement
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            replacement = _resolve_value(item, f"{path}.{key}")
-            if replacement is not None:
-                value[key] = replacement
-    return None
+    resolved: ModelT = replace_leaves(model, resolve, prefix)
+    return resolved

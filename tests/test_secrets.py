@@ -46,7 +46,7 @@ class SecretsConfig(StrictModel):
 def resolve_one(reference: str, field: str = "token") -> str:
     """Resolve `reference` as the ``token`` field of a config and return the value."""
     config = SecretsConfig.model_validate({"token": reference})
-    resolve_secrets(config)
+    config = resolve_secrets(config)
     assert config.token is not None
     return config.token.get_secret_value()
 
@@ -76,8 +76,13 @@ def test_env_and_file_references_resolve_everywhere_in_a_config(
             "properties": {"password": "env:DWH_TEST_TOKEN"},
         }
     )
-    resolve_secrets(config)
+    validated = config
+    config = resolve_secrets(config)
     assert config.token == SecretStr("tok-from-env-1")
+    # The validated config is left as the user wrote it: the resolved values live in the copy only.
+    assert validated.token == SecretStr("env:DWH_TEST_TOKEN")
+    assert validated.connection is not None and validated.connection.password == SecretStr(f"file:{secret_file}")
+    assert [w.get_secret_value() for w in validated.webhooks][1] == "env:DWH_TEST_TOKEN"
     assert config.connection is not None
     assert config.connection.password.get_secret_value() == "pw-from-file-2"  # trailing newline dropped
     assert [w.get_secret_value() for w in config.webhooks] == ["https://hooks.example/literal-3", "tok-from-env-1"]
@@ -91,14 +96,14 @@ def test_unresolvable_references_name_the_nested_field(monkeypatch: pytest.Monke
     monkeypatch.delenv("DWH_TEST_MISSING", raising=False)
     config = SecretsConfig.model_validate({"webhooks": ["https://ok.example/hook", "env:DWH_TEST_MISSING"]})
     with pytest.raises(ConfigError) as caught:
-        resolve_secrets(config)
+        config = resolve_secrets(config)
     assert str(caught.value) == (
         "webhooks[1]: cannot resolve secret reference env:DWH_TEST_MISSING: "
         "environment variable DWH_TEST_MISSING is not set"
     )
     config = SecretsConfig.model_validate({"connection": {"user": "u", "password": "file:/nonexistent/pw"}})
     with pytest.raises(ConfigError, match=r"^connection\.password: cannot resolve .* No such file or directory$"):
-        resolve_secrets(config)
+        config = resolve_secrets(config)
 
 
 def test_a_secret_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
@@ -108,7 +113,7 @@ def test_a_secret_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> Non
     with pytest.raises(
         ConfigError, match=r"^connection\.password: cannot resolve .*: secret file .* is not UTF-8 text$"
     ):
-        resolve_secrets(config)
+        config = resolve_secrets(config)
 
 
 def test_what_is_a_reference() -> None:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic
 
 from pydantic import ValidationError
 
-from dwh.config import RunArguments, check_packages, config_hash, parse_job_config
+from dwh.config import RunArguments, check_packages, config_hash, first_validation_error, parse_job_config
 from dwh.errors import ConfigError
 from dwh.jobs.abstract_job import AbstractJob, ConfigT
 from dwh.platforms.context import RunContext
@@ -73,7 +73,7 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
             platform_args=platform_args,
         )
         try:
-            resolve_secrets(config)
+            config = resolve_secrets(config)
         except ConfigError as exc:
             raise ConfigError(str(exc), field=f"--{self.config_argument}") from None
         job = self.create_job(config=config, context=context)
@@ -88,9 +88,8 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
         try:
             return RunArguments.model_validate(given)
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            message = first["msg"].removeprefix("Value error, ")
-            raise ConfigError(message, field=f"--{first['loc'][0]}" if first["loc"] else None) from None
+            path, message = first_validation_error(exc, given)
+            raise ConfigError(message, field=f"--{path}" if path else None) from None
 
     def _job_kwargs(self, job: AbstractJob[ConfigT], kwargs: dict[str, Any], run_args: RunArguments) -> dict[str, Any]:
         """Only the arguments `execute_job` names (all of them when it takes ``**kwargs``)."""

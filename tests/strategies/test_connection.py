@@ -125,7 +125,7 @@ def test_a_secret_reference_logs_in_where_passwords_are_checked(password_postgre
         "properties": {"user": password_postgres.user, "password": "env:DWH_TEST_DB_PASSWORD"},
     }
     db = connection(**block)
-    resolve_secrets(db)
+    db = resolve_secrets(db)
     with psycopg.connect(**db.psycopg_kwargs()) as conn:
         row = conn.execute("SELECT current_user, current_setting('application_name'), current_setting('search_path')")
         assert row.fetchone() == ("reader", "dwh-test", "public")

@@ -67,23 +67,23 @@ class LoadPromosJob(AbstractJob[LoadPromosJobConfig]):
         extractor = self.config.extractor_config
         self.spark  # noqa: B018 - start (or pick up) Spark before the steps, so their seconds are the job's own
         with self.report.step("extract") as extract_step:
-            source = extractor.extract(self.context)
+            source, counter = extractor.extract_counted(self.context)
             extract_step.detail = {"source": extractor.describe(), "note": "read lazily during the quality pass"}
         with self.report.step("transform") as transform_step:
             transformed = transformer.transform(source)
         try:
             outcome = apply_expectations(transformed, self.config.expectations, self.report)
         finally:  # a failing ``fail`` rule still reports how many rows were read
-            extract_step.rows_out = transform_step.rows_in = extractor.rows_read
+            extract_step.rows_out = transform_step.rows_in = counter.rows
         transform_step.rows_out = outcome.rows_in
-        transform_step.detail = self._transform_detail(extractor.rows_read, transformer.rows_in_window, outcome)
+        transform_step.detail = self._transform_detail(counter.rows, transformer.rows_in_window, outcome)
         try:
             written = {slot: self._load(slot, loader, outcome) for slot, loader in self._loaders()}
         finally:
             if outcome.persisted:
                 outcome.frame.unpersist()
         return {
-            "rows_read": extractor.rows_read,
+            "rows_read": counter.rows,
             "rows_validated": outcome.rows_out,
             "rows_written": written,
         }

@@ -3,16 +3,17 @@
 Subclasses implement `read`; `extract` applies, in order, the optional date-window filter on
 ``window_column`` (a date or timestamp column; the run's ``[start_date, end_date)``), the SQL
 ``filter``, and the ``columns`` selection. Rows read are counted with a Spark `Observation`, so
-counting costs no extra pass over the source: `rows_read` is filled once the first action on the
-DataFrame has run.
+counting costs no extra pass over the source: `extract_counted` hands back a `RowCounter` next to the
+DataFrame, filled once the first action on it has run. The config model itself holds no run state.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from dwh.config import StrictModel
 from dwh.platforms.context import RunContext
@@ -20,6 +21,21 @@ from dwh.strategies.windows import window_column_type
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class RowCounter:
+    """The rows an extraction produced, known after the first action on its DataFrame."""
+
+    observation: Any
+
+    @property
+    def rows(self) -> int | None:
+        """The count, or None before any action ran (or when Spark could not report it)."""
+        try:
+            return int(self.observation.get["rows"])
+        except Exception:
+            return None
 
 
 class Extractor(StrictModel, ABC):
@@ -31,7 +47,6 @@ class Extractor(StrictModel, ABC):
     window_column: str | None = Field(
         None, description="A date/timestamp column filtered to the run window [start_date, end_date)."
     )
-    _observation: Any = PrivateAttr(default=None)
 
     @abstractmethod
     def read(self, spark: SparkSession, context: RunContext) -> DataFrame:
@@ -42,7 +57,11 @@ class Extractor(StrictModel, ABC):
         return self.kind
 
     def extract(self, context: RunContext) -> DataFrame:
-        """Read, then apply window, filter and column selection; rows are counted as they stream."""
+        """Read, then apply window, filter and column selection."""
+        return self.extract_counted(context)[0]
+
+    def extract_counted(self, context: RunContext) -> tuple[DataFrame, RowCounter]:
+        """`extract`, plus a counter of the rows it produced (filled as they stream, no extra pass)."""
         from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
@@ -57,15 +76,5 @@ class Extractor(StrictModel, ABC):
             frame = frame.where(self.filter)
         if self.columns:
             frame = frame.select(*self.columns)
-        self._observation = Observation(f"extract_{self.kind.lower()}_{id(self)}")
-        return frame.observe(self._observation, F.count(F.lit(1)).alias("rows"))
-
-    @property
-    def rows_read(self) -> int | None:
-        """Rows the extractor produced, known after the first action on its DataFrame (else None)."""
-        if self._observation is None:
-            return None
-        try:
-            return int(self._observation.get["rows"])
-        except Exception:
-            return None
+        observation = Observation(f"extract_{self.kind.lower()}_{id(frame)}")
+        return frame.observe(observation, F.count(F.lit(1)).alias("rows")), RowCounter(observation)

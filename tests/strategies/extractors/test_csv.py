@@ -50,8 +50,9 @@ def write_csv(path: Path, rows: list[tuple[Any, ...]] = SOURCE, *, header: bool 
 
 def test_header_with_an_explicit_schema(spark: Any, tmp_path: Path) -> None:
     source = extractor(path=write_csv(tmp_path / "promos.csv"), schema=SCHEMA)
-    assert spark_rows(source.extract(run_context())) == sorted(SOURCE)
-    assert source.rows_read == len(SOURCE)
+    frame, counter = source.extract_counted(run_context())
+    assert spark_rows(frame) == sorted(SOURCE)
+    assert counter.rows == len(SOURCE)
 
 
 def test_inference_types_the_columns(spark: Any, tmp_path: Path) -> None:
@@ -91,9 +92,10 @@ def test_round_trip_into_every_loader_mode(spark: Any, tmp_path: Path, strategy:
     build_loader(loader_block(strategy, "overwrite", target)).load(spark.createDataFrame(OLD, SCHEMA), run_context())
     loader = build_loader(loader_block(strategy, mode, target))
     source = extractor(path=source_path, schema=SCHEMA, window_column="day")
-    result = loader.load(source.extract(run_context()), run_context())
+    frame, counter = source.extract_counted(run_context())
+    result = loader.load(frame, run_context())
     assert target_rows(spark, strategy, target) == expected(mode, OLD, IN_WINDOW)
-    assert (result.rows_written, source.rows_read) == (len(IN_WINDOW), len(IN_WINDOW))
+    assert (result.rows_written, counter.rows) == (len(IN_WINDOW), len(IN_WINDOW))
     if mode != "append":  # the same load again leaves the same table
         loader.load(
             extractor(path=source_path, schema=SCHEMA, window_column="day").extract(run_context()), run_context()

@@ -47,11 +47,11 @@ def test_reads_what_the_delta_rs_writer_wrote(spark: Any, tmp_path: Path) -> Non
     path = str(tmp_path / "promos")
     write_delta(spark, path, SOURCE)
     source = extractor(source_table=path)
-    frame = source.extract(run_context())
+    frame, counter = source.extract_counted(run_context())
     assert frame.columns == COLUMNS
     assert dict(frame.dtypes)["updated_at"] == "timestamp"  # not timestamp_ntz
     assert spark_rows(frame) == sorted(SOURCE)
-    assert source.rows_read == len(SOURCE)
+    assert counter.rows == len(SOURCE)
 
 
 def test_partition_values_come_back_typed_and_unescaped(spark: Any, tmp_path: Path) -> None:
@@ -86,8 +86,9 @@ def test_window_filter_and_columns(spark: Any, tmp_path: Path) -> None:
     path = str(tmp_path / "promos")
     write_delta(spark, path, SOURCE, partition_by=["day"])
     source = extractor(path=path, window_column="day", filter="amount < 10", columns=["id"])
-    assert [row["id"] for row in source.extract(run_context()).collect()] == [5]
-    assert source.rows_read == 1
+    frame, counter = source.extract_counted(run_context())
+    assert [row["id"] for row in frame.collect()] == [5]
+    assert counter.rows == 1
 
 
 def test_table_name_reads_the_warehouse_table(spark: Any) -> None:
@@ -122,9 +123,10 @@ def test_round_trip_into_every_loader_mode(spark: Any, tmp_path: Path, strategy:
     build_loader(loader_block(strategy, "overwrite", target)).load(spark.createDataFrame(OLD, SCHEMA), run_context())
     loader = build_loader(loader_block(strategy, mode, target))
     source = extractor(source_table=source_path, window_column="day")
-    result = loader.load(source.extract(run_context()), run_context())
+    frame, counter = source.extract_counted(run_context())
+    result = loader.load(frame, run_context())
     assert target_rows(spark, strategy, target) == expected(mode, OLD, IN_WINDOW)
-    assert (result.rows_written, source.rows_read) == (len(IN_WINDOW), len(IN_WINDOW))
+    assert (result.rows_written, counter.rows) == (len(IN_WINDOW), len(IN_WINDOW))
     if mode != "append":  # the same load again leaves the same table
         loader.load(extractor(source_table=source_path, window_column="day").extract(run_context()), run_context())
         assert target_rows(spark, strategy, target) == expected(mode, OLD, IN_WINDOW)

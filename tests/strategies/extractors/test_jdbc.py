@@ -89,10 +89,10 @@ def test_date_partitioned_read_and_legacy_source_table(spark: Any, items_db: Loc
         upper_bound="2025-01-31",
         num_partitions=3,
     )
-    frame = split.extract(run_context())
+    frame, counter = split.extract_counted(run_context())
     assert frame.rdd.getNumPartitions() == 3
     assert sorted_rows(frame) == sorted_rows(extractor(items_db, table="items").extract(run_context()))
-    assert split.rows_read == ROWS
+    assert counter.rows == ROWS
 
 
 def test_a_query_with_window_filter_and_columns(spark: Any, items_db: LocalPostgres) -> None:
@@ -107,11 +107,11 @@ def test_a_query_with_window_filter_and_columns(spark: Any, items_db: LocalPostg
         upper_bound=100,
         num_partitions=2,
     )
-    frame = source.extract(run_context(dt.date(2025, 1, 5), dt.date(2025, 1, 7)))
+    frame, counter = source.extract_counted(run_context(dt.date(2025, 1, 5), dt.date(2025, 1, 7)))
     expected = [(i, dt.date(2025, 1, 1) + dt.timedelta(days=i % 31)) for i in range(2, 101, 2)]
     expected = [row for row in expected if dt.date(2025, 1, 5) <= row[1] < dt.date(2025, 1, 7)]
     assert sorted_rows(frame) == expected
-    assert source.rows_read == len(expected)
+    assert counter.rows == len(expected)
 
 
 @pytest.mark.integration
@@ -135,7 +135,7 @@ def test_a_secret_reference_in_properties_password(
         },
     }
     source = validate_model(JdbcExtractor, block, argument="--t")
-    resolve_secrets(source, prefix="--t")  # what the job factory does before the job starts
+    source = resolve_secrets(source, prefix="--t")  # what the job factory does before the job starts
     assert sorted_rows(source.extract(run_context())) == [(1, "visible")]
 
     unresolved = validate_model(JdbcExtractor, block, argument="--t")  # the reference text is not a password

@@ -40,9 +40,9 @@ def write_source(spark: Any, path: Path, rows: list[tuple[Any, ...]] = SOURCE) -
 
 def test_reads_a_directory_by_source_table(spark: Any, tmp_path: Path) -> None:
     source = extractor(source_table=write_source(spark, tmp_path / "promos"))
-    frame = source.extract(run_context())
+    frame, counter = source.extract_counted(run_context())
     assert spark_rows(frame) == sorted(SOURCE)
-    assert source.rows_read == len(SOURCE)
+    assert counter.rows == len(SOURCE)
     assert source.describe() == f"PARQUET {tmp_path}/promos"
 
 
@@ -50,9 +50,10 @@ def test_window_filter_and_columns_apply_in_order(spark: Any, tmp_path: Path) ->
     source = extractor(
         path=write_source(spark, tmp_path / "promos"), window_column="day", filter="amount > 6", columns=["name", "id"]
     )
-    rows = source.extract(run_context()).collect()
+    frame, counter = source.extract_counted(run_context())
+    rows = frame.collect()
     assert [tuple(row) for row in rows] == [("new-3", 3)]  # 5 fails the filter, 6 is outside the window
-    assert source.rows_read == 1
+    assert counter.rows == 1
 
 
 def test_table_name_reads_the_warehouse_directory(spark: Any) -> None:
@@ -77,10 +78,11 @@ def test_round_trip_into_every_loader_mode(spark: Any, tmp_path: Path, strategy:
     build_loader(loader_block(strategy, "overwrite", target)).load(spark.createDataFrame(OLD, SCHEMA), run_context())
     loader = build_loader(loader_block(strategy, mode, target))
     source = extractor(source_table=source_path, window_column="day")
-    result = loader.load(source.extract(run_context()), run_context())
+    frame, counter = source.extract_counted(run_context())
+    result = loader.load(frame, run_context())
     assert target_rows(spark, strategy, target) == expected(mode, OLD, IN_WINDOW)
     assert result.rows_written == len(IN_WINDOW)
-    assert source.rows_read == len(IN_WINDOW)
+    assert counter.rows == len(IN_WINDOW)
     if mode != "append":  # the same load again leaves the same table
         loader.load(extractor(source_table=source_path, window_column="day").extract(run_context()), run_context())
         assert target_rows(spark, strategy, target) == expected(mode, OLD, IN_WINDOW)

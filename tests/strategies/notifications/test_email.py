@@ -23,7 +23,7 @@ def email(**fields: Any) -> EmailNotifier:
     """An EMAIL channel parsed like a job config would parse it, secret references resolved."""
     data = {"notification_service": "EMAIL", "sender": "dwh@example.com", "recipients": ["team@example.com"], **fields}
     notifier = validate_model(EmailNotifier, data, argument="--test")
-    resolve_secrets(notifier)
+    notifier = resolve_secrets(notifier)
     return notifier
 
 

@@ -26,7 +26,7 @@ BOT_TOKEN = "xoxb-1111-2222-bot-token-secret"
 def slack(**fields: Any) -> SlackNotifier:
     """A SLACK channel parsed like a job config would parse it, secret references resolved."""
     notifier = validate_model(SlackNotifier, {"notification_service": "SLACK", **fields}, argument="--test")
-    resolve_secrets(notifier)
+    notifier = resolve_secrets(notifier)
     return notifier
 
 
