@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from dwh.secrets import SCRUBBER
+from dwh.scrubber import SCRUBBER
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

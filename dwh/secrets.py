@@ -1,4 +1,4 @@
-"""Secret references and the scrubber that keeps resolved secrets out of every text we emit.
+"""Secret references: resolved once per run, before the job starts; every value registered with the scrubber.
 
 A secret-bearing config field accepts either a literal or a reference:
 ``env:NAME``, ``file:/path``, ``databricks:scope/key``, ``aws-secretsmanager:name[#json_key]``,
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,54 +22,13 @@ from pydantic import BaseModel, SecretStr
 
 from dwh.config_tree import replace_leaves
 from dwh.errors import ConfigError
+from dwh.scrubber import SCRUBBER
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-MASK = "***"
 _REFERENCE = re.compile(r"^(env|file|databricks|aws-secretsmanager|aws-ssm):(.+)$")
-# Very short values (e.g. "x") would turn every log line into noise if masked; they are not secrets.
-_MIN_SCRUB_LENGTH = 4
 #: How long a databricks: lookup may retry transient errors before it counts as unresolvable.
 DATABRICKS_RETRY_SECONDS = 60
-
-
-class SecretScrubber:
-    """Remembers secret values and replaces them with ``***`` in any text."""
-
-    def __init__(self) -> None:
-        self._values: set[str] = set()
-        self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
-
-    def register(self, value: str | None) -> None:
-        """Add a secret value (and its URL-encoded form) to the set that is masked."""
-        if not value or len(value) < _MIN_SCRUB_LENGTH:
-            return
-        from urllib.parse import quote, quote_plus
-
-        with self._lock:
-            # The value as written, URL-encoded the usual ways (DSNs, query strings) and JSON-escaped (reports).
-            self._values.update(
-                {value, quote(value, safe=""), quote(value), quote_plus(value), json.dumps(value)[1:-1]}
-            )
-            ordered = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-
-    def scrub(self, text: str) -> str:
-        """Return `text` with every registered secret replaced by ``***``."""
-        pattern = self._pattern
-        if pattern is None or not text:
-            return text
-        return pattern.sub(MASK, text)
-
-    def clear(self) -> None:
-        """Forget every registered value (tests and long-lived processes between runs)."""
-        with self._lock:
-            self._values.clear()
-            self._pattern = None
-
-
-SCRUBBER = SecretScrubber()
 
 
 def is_reference(value: str) -> bool:

@@ -409,6 +409,13 @@ def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
     modules = imported_modules(finished.stderr)
     assert "dwh.generic_entry" in modules
     assert heavy_imports(modules) == set()
+    assert "pydantic" not in {name.split(".")[0] for name in modules}  # no config model is built for --help
+
+
+def test_argv_errors_build_no_config_model(tmp_path: Path) -> None:
+    finished = run_console("--module_name", SMOKE, "stray", cwd=tmp_path, python_flags=("-X", "importtime"))
+    assert finished.returncode == 2
+    assert "pydantic" not in {name.split(".")[0] for name in imported_modules(finished.stderr)}
 
 
 def test_config_errors_import_nothing_heavy(tmp_path: Path) -> None:

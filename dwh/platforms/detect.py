@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import uuid
-from importlib import metadata
 from pathlib import Path
 
 from dwh.errors import ConfigError
@@ -113,6 +112,8 @@ def detect_service_provider(platform_args: dict[str, str], override: str | None 
 
 def wheel_version() -> str:
     """The installed distribution's version, or the source tree's when run from a checkout."""
+    from importlib import metadata  # ~20 ms: only when a report needs it, never for --help
+
     try:
         return metadata.version("dwh-business-logic")
     except metadata.PackageNotFoundError:

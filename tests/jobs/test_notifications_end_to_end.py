@@ -20,7 +20,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from dwh.devtools.local_postgres import free_port
-from tests.fixture_jobs.local_servers import (
+from tests.stand_ins.local_servers import (
     SMTP_PASSWORD,
     SMTP_USER,
     HangingTcpServer,
@@ -54,11 +54,25 @@ class Finished:
         return dict(json.loads(line.split(" run_report ", 1)[1]))
 
 
+FIXTURES = "tests.jobs.fixtures_jobs"
+
+
 def run_job(config: dict[str, Any], **env: str) -> Finished:
     """Run the notice test job through the installed console script, as a scheduler would."""
-    environment = {**os.environ, "DWH_ALLOWED_MODULE_PREFIXES": "tests.fixture_jobs", "DWH_LOG_LEVEL": "INFO", **env}
+    environment = {
+        **os.environ,
+        "DWH_ALLOWED_MODULE_PREFIXES": "tests.jobs.fixtures_jobs",
+        "DWH_LOG_LEVEL": "INFO",
+        **env,
+    }
     environment.pop("DWH_SERVICE_PROVIDER", None)
-    argv = [str(ENTRY), "--module_name", "tests.fixture_jobs.notice_job_factory", "--notice_job", json.dumps(config)]
+    argv = [
+        str(ENTRY),
+        "--module_name",
+        "tests.jobs.fixtures_jobs.notice_job_factory",
+        "--notice_job",
+        json.dumps(config),
+    ]
     argv += ["--start_date", "2025-03-01", "--end_date", "2025-03-02", "--created_by", "airflow-e2e"]
     done = subprocess.run(argv, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
     return Finished(done.returncode, done.stdout, done.stderr)

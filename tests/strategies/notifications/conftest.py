@@ -1,6 +1,6 @@
 """Fixtures for the notification channel tests: TLS material, SMTP with STARTTLS/SSL + AUTH, a hanging server, SNS->SQS.
 
-The servers themselves live in `tests.fixture_jobs.local_servers` (the end-to-end tests use them too).
+The servers themselves live in `tests.stand_ins.local_servers` (the end-to-end tests use them too).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dwh.strategies.notifications import Notice
-from tests.fixture_jobs.local_servers import (
+from tests.stand_ins.local_servers import (
     SMTP_PASSWORD,
     SMTP_USER,
     HangingTcpServer,

@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 from dwh.devtools.local_postgres import free_port
 from dwh.secrets import resolve_reference
 from dwh.strategies.notifications import EmailNotifier, Notice, Notifier, SlackNotifier, SnsNotifier, send_notice
-from tests.fixture_jobs.local_servers import HangingTcpServer, SubscribedQueue
+from tests.stand_ins.local_servers import HangingTcpServer, SubscribedQueue
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from dwh.errors import ConfigError
 from dwh.jobs.job_config import JobConfig
 from dwh.secrets import resolve_secrets
 from dwh.strategies.notifications import EmailNotifier, Notice
-from tests.fixture_jobs.local_servers import SMTP_PASSWORD, SMTP_USER, HangingTcpServer, SmtpServer, TlsFiles
+from tests.stand_ins.local_servers import SMTP_PASSWORD, SMTP_USER, HangingTcpServer, SmtpServer, TlsFiles
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from dwh.devtools.local_postgres import free_port
 from dwh.errors import ConfigError
 from dwh.jobs.job_config import JobConfig
 from dwh.strategies.notifications import Notice, SnsNotifier
-from tests.fixture_jobs.local_servers import SubscribedQueue, subscribe_queue
+from tests.stand_ins.local_servers import SubscribedQueue, subscribe_queue
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,7 @@
-"""Entry module of the notice test job: ``--module_name tests.fixture_jobs.notice_job_factory --notice_job '{...}'``."""
+"""Entry module of the notice test job.
+
+generic_entry --module_name tests.jobs.fixtures_jobs.notice_job_factory --notice_job '{...}'
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from typing import Any
 
 from dwh.jobs.abstract_job_factory import AbstractJobFactory
 from dwh.platforms.context import RunContext
-from tests.fixture_jobs.notice_job import NoticeJob, NoticeJobConfig
+from tests.jobs.fixtures_jobs.notice_job import NoticeJob, NoticeJobConfig
 
 
 class NoticeJobFactory(AbstractJobFactory[NoticeJobConfig]):
