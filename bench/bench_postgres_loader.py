@@ -79,7 +79,7 @@ def raw_copy(path: Path, conninfo: str, table: str) -> None:
     import psycopg
     import pyarrow.parquet as pq
 
-    from dwh.strategies.loaders.postgres_binary import HEADER, TRAILER, encode_batch
+    from dwh.strategies.loaders.postgres.binary import HEADER, TRAILER, encode_batch
 
     with psycopg.connect(conninfo) as conn:
         cursor = conn.cursor()
@@ -155,7 +155,7 @@ def _copy_partition_straight(batches: Any, conninfo: str, table: str) -> Any:
     import psycopg
     import pyarrow as pa
 
-    from dwh.strategies.loaders.postgres_binary import HEADER, TRAILER, encode_batch
+    from dwh.strategies.loaders.postgres.binary import HEADER, TRAILER, encode_batch
 
     rows = 0
     with psycopg.connect(conninfo) as conn:

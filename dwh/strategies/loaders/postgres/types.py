@@ -22,7 +22,7 @@ NullType (an all-null column)              text                         VARCHAR(
 Other types (intervals, variant, ...) are refused with a message naming the column. Created columns
 are nullable, except the ``keys`` of a merge target, which become its primary key.
 
-Staging tables (binary COPY, see `postgres_binary`) hold each column in the type its Arrow form is
+Staging tables (binary COPY, see `binary`) hold each column in the type its Arrow form is
 sent as: the PostgreSQL column above, except nested values and decimals wider than 18 digits, which
 travel as text. The
 final INSERT converts into the target's own column types: by assignment where PostgreSQL has an
@@ -103,8 +103,8 @@ def column_types(frame: DataFrame, *, dialect: Dialect = "postgres") -> dict[str
 
 
 def staging_types(frame: DataFrame) -> dict[str, str]:
-    """Column name -> staging column type (decimals wider than 18 digits as text, see `postgres_binary`)."""
-    from dwh.strategies.loaders.postgres_binary import MAX_BINARY_DECIMAL_PRECISION
+    """Column name -> staging column type (decimals wider than 18 digits as text, see `binary`)."""
+    from dwh.strategies.loaders.postgres.binary import MAX_BINARY_DECIMAL_PRECISION
 
     types = {}
     for field in frame.schema.fields:

@@ -4,13 +4,13 @@
 Arrow batches into pyarrow `ParquetWriter`s inside the table directory (one file per partition
 value, ``col=value/`` directories for ``partition_by``) and returns one small row per file: path,
 size, partition values and Delta statistics. Only those rows reach the driver, which then commits
-the files in one Delta transaction (`dwh.strategies.loaders.delta_rs_writer`). Until that commit the
+the files in one Delta transaction (`dwh.strategies.loaders.delta.writer`). Until that commit the
 files are invisible to every Delta reader; a killed job leaves them as orphans that ``VACUUM``
 removes.
 
 Timestamps are written as ``timestamp[us, tz=UTC]`` so the table needs no ``timestampNtz``
 feature (protocol reader 1 / writer 2, readable by Spark Delta 2.1 on Glue 4). File statistics come
-from the Parquet footer (`dwh.strategies.loaders.delta_stats`). Each task buffers up to
+from the Parquet footer (`dwh.strategies.loaders.delta.stats`). Each task buffers up to
 ``_TaskFiles.ROW_GROUP_BYTES`` of Arrow data per open file, so its row groups are not as small as
 Spark's Arrow batches.
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from dwh.strategies.loaders.delta_stats import file_stats
+from dwh.strategies.loaders.delta.stats import file_stats
 
 if TYPE_CHECKING:
     import pyarrow as pa

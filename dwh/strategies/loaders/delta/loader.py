@@ -7,8 +7,8 @@
 Engine: Spark's own Delta when the session has it (`dwh.platforms.spark.spark_has_delta`: Databricks;
 Glue/EMR with Delta enabled) — ``format("delta")``, ``replaceWhere``, ``MERGE INTO``. Otherwise
 delta-rs, streamed: Spark tasks write the Parquet files and the driver commits them in one Delta
-transaction (`dwh.strategies.loaders.delta_rs_writer`); the rows never gather on the driver (merge
-streams them one partition at a time, see `dwh.strategies.loaders.delta_source`).
+transaction (`dwh.strategies.loaders.delta.writer`); the rows never gather on the driver (merge
+streams them one partition at a time, see `dwh.strategies.loaders.delta.source`).
 
 Modes: ``append``; ``overwrite``; ``replace_window`` replaces the rows whose ``window_column`` lies in
 the run's ``[start_date, end_date)`` (the rows written must all lie in it); ``merge`` upserts on
@@ -36,7 +36,7 @@ from dwh.strategies.tables import CatalogTableName, ColumnName, Location, PathNa
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from dwh.strategies.loaders.delta_files import WindowCheck
+    from dwh.strategies.loaders.delta.files import WindowCheck
 
 
 class DeltaLoader(Loader):
@@ -80,7 +80,7 @@ class DeltaLoader(Loader):
         if spark_has_delta(spark):
             rows = self._load_spark_delta(spark, frame, location, window)
             return LoadResult(target=location.describe(), rows_written=rows, detail={"engine": "spark-delta"})
-        from dwh.strategies.loaders.delta_rs_writer import DeltaRsWriter
+        from dwh.strategies.loaders.delta.writer import DeltaRsWriter
 
         path = require_path(location, spark)
         writer = DeltaRsWriter(path=path, partition_by=self.partition_by, label=location.describe())
@@ -154,7 +154,7 @@ def window_check(frame: DataFrame, column: str, window: tuple[dt.date, dt.date])
     """The run window as bounds of the column's type: dates, or midnight UTC for timestamps."""
     from pyspark.sql.types import DateType
 
-    from dwh.strategies.loaders.delta_files import WindowCheck
+    from dwh.strategies.loaders.delta.files import WindowCheck
     from dwh.strategies.windows import window_column_type
 
     start, end = window

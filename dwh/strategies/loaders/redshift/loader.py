@@ -5,13 +5,14 @@
      "iam_role": "arn:aws:iam::123456789012:role/RedshiftCopy",
      "connection": "data_api", "database": "dev", "workgroup_name": "analytics"}
 
-1. Spark writes the DataFrame as Parquet under ``<s3_staging>dwh-<run>-<uuid>/`` (`redshift_staging`),
+1. Spark writes the DataFrame as Parquet under ``<s3_staging>dwh-<run>-<uuid>/`` (`staging`),
    plus a manifest listing exactly those files.
 2. One transaction: ``CREATE TABLE`` staging (columns in the DataFrame's order, types per
-   `postgres_types`) and ``COPY staging FROM '<manifest>' IAM_ROLE '<role>' FORMAT AS PARQUET MANIFEST``.
+   `dwh.strategies.loaders.postgres.types`) and
+   ``COPY staging FROM '<manifest>' IAM_ROLE '<role>' FORMAT AS PARQUET MANIFEST``.
 3. A check query: rows staged, and for merge duplicate or null keys, for replace_window rows outside the
    run window - either fails the load before the target is touched.
-4. One transaction: create the target if missing, the mode's statements (`redshift_sql`), drop staging.
+4. One transaction: create the target if missing, the mode's statements (`sql`), drop staging.
 5. Always: drop the staging table and delete the run's S3 prefix.
 
 ``connection: data_api`` uses ``batch_execute_statement`` (``database`` + ``cluster_identifier`` or
@@ -31,12 +32,12 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_v
 from dwh.platforms.context import RunContext
 from dwh.strategies.connection import DatabaseConnection, Identifier, TableName, split_table_name
 from dwh.strategies.loaders.base import Loader, LoadResult
-from dwh.strategies.loaders.redshift_staging import S3Prefix
+from dwh.strategies.loaders.redshift.staging import S3Prefix
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-    from dwh.strategies.loaders.redshift_api import SqlRunner
+    from dwh.strategies.loaders.redshift.api import SqlRunner
 
 log = logging.getLogger(__name__)
 IAM_ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
@@ -109,7 +110,7 @@ class RedshiftLoader(DatabaseConnection, Loader):
 
     def runner(self) -> SqlRunner:
         """The configured way to run SQL on Redshift."""
-        from dwh.strategies.loaders.redshift_api import DataApiRunner, DbApiRunner
+        from dwh.strategies.loaders.redshift.api import DataApiRunner, DbApiRunner
 
         if self.connection == "dbapi":
             return DbApiRunner(connect_kwargs=self.psycopg_kwargs(), attempts=self.retries)
@@ -127,9 +128,9 @@ class RedshiftLoader(DatabaseConnection, Loader):
 
     def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
         """Stage in S3, COPY, check, apply the mode in one transaction; always clean up."""
-        from dwh.strategies.loaders import redshift_sql as q
-        from dwh.strategies.loaders import redshift_staging as s3
-        from dwh.strategies.loaders.postgres_types import column_types
+        from dwh.strategies.loaders.postgres.types import column_types
+        from dwh.strategies.loaders.redshift import sql as q
+        from dwh.strategies.loaders.redshift import staging as s3
 
         schema, table = split_table_name(self.table)
         stage_schema = self.staging_schema or schema
@@ -171,7 +172,7 @@ class RedshiftLoader(DatabaseConnection, Loader):
 
     def _check(self, runner: SqlRunner, schema: str, staging: str, window: Any) -> int:
         """Rows staged; raises when merge keys repeat / are null or rows fall outside the window."""
-        from dwh.strategies.loaders import redshift_sql as q
+        from dwh.strategies.loaders.redshift import sql as q
 
         keys = self.keys if self.mode == "merge" and self.keys else ()
         row = runner.query_row(q.check_query(schema, staging, keys=keys, window=window))
@@ -190,8 +191,8 @@ class RedshiftLoader(DatabaseConnection, Loader):
 
     def _clean_up(self, runner: SqlRunner, staging: tuple[str, str] | None, location: S3Prefix) -> None:
         """Drop the staging table (unless already dropped) and the run's S3 prefix; failures are only logged."""
-        from dwh.strategies.loaders import redshift_sql as q
-        from dwh.strategies.loaders import redshift_staging as s3
+        from dwh.strategies.loaders.redshift import sql as q
+        from dwh.strategies.loaders.redshift import staging as s3
 
         if staging is not None:
             try:

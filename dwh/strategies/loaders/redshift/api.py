@@ -83,7 +83,7 @@ class DbApiRunner:
     """A psycopg connection to Redshift (or any PostgreSQL-compatible server)."""
 
     def __init__(self, *, connect_kwargs: dict[str, Any], attempts: int) -> None:
-        from dwh.strategies.loaders.postgres_copy import RetryPolicy
+        from dwh.strategies.loaders.postgres.copy import RetryPolicy
 
         self.connect_kwargs = connect_kwargs
         self.retry = RetryPolicy(attempts=attempts)

@@ -292,7 +292,7 @@ def test_a_column_the_target_lacks_is_named(spark: Any, postgres_db: LocalPostgr
 def test_staging_of_a_dead_run_is_swept_and_of_a_live_run_kept(spark: Any, postgres_db: LocalPostgres) -> None:
     import psycopg
 
-    from dwh.strategies.loaders.postgres_sql import hold_staging_lock
+    from dwh.strategies.loaders.postgres.sql import hold_staging_lock
 
     live, dead = "dwh_stage_" + "a" * 16, "dwh_stage_" + "b" * 16
     with psycopg.connect(postgres_db.conninfo, autocommit=True) as other_run:

@@ -6,10 +6,10 @@
 
 1. Driver: claim a staging prefix ``dwh_stage_<16 hex>`` by holding an advisory lock on it for the
    whole load, drop the staging tables of runs that died (their prefix's lock is free, see
-   `postgres_sql`), read the target's columns (or plan to create it, see `postgres_types` for the
+   `sql`), read the target's columns (or plan to create it, see `types` for the
    type mapping), check that merge ``keys`` have a primary key / unique index, and create an
    UNLOGGED template ``<prefix>_t`` (in ``staging_schema``, default the target's schema).
-2. Executors: each partition COPYs into its own UNLOGGED ``dwh_stage_<run>_p<n>`` (`postgres_copy`).
+2. Executors: each partition COPYs into its own UNLOGGED ``dwh_stage_<run>_p<n>`` (`copy`).
 3. Driver, ONE transaction: create the target if missing, then
    ``append`` insert · ``overwrite`` TRUNCATE + insert · ``replace_window`` delete the run window's
    rows + insert (every staged row must lie in the window) · ``merge`` INSERT ... ON CONFLICT (keys)
@@ -36,7 +36,7 @@ from pydantic import Field, PositiveInt, model_validator
 from dwh.platforms.context import RunContext
 from dwh.strategies.connection import DatabaseConnection, Identifier, TableName, split_table_name
 from dwh.strategies.loaders.base import Loader, LoadResult
-from dwh.strategies.loaders.postgres_copy import RetryPolicy, StagingPlan, connect, partition_table, stage_partitions
+from dwh.strategies.loaders.postgres.copy import RetryPolicy, StagingPlan, connect, partition_table, stage_partitions
 
 if TYPE_CHECKING:
     import psycopg
@@ -85,7 +85,7 @@ class PostgresLoader(DatabaseConnection, Loader):
 
     def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
         """Stage with COPY, then apply the mode in one transaction; staging is always dropped."""
-        from dwh.strategies.loaders.postgres_types import column_types, copy_ready, staging_types
+        from dwh.strategies.loaders.postgres.types import column_types, copy_ready, staging_types
 
         new_table_types = column_types(frame)
         staged_types = staging_types(frame)
@@ -140,8 +140,8 @@ class PostgresLoader(DatabaseConnection, Loader):
         prefix: str,
     ) -> TargetPlan:
         """Check the target and create the staging template; says whether to create the target and how to cast."""
-        from dwh.strategies.loaders import postgres_sql as q
-        from dwh.strategies.loaders.postgres_types import needs_text_cast
+        from dwh.strategies.loaders.postgres import sql as q
+        from dwh.strategies.loaders.postgres.types import needs_text_cast
 
         existing = q.table_columns(conn, schema, table)
         if existing is not None:
@@ -176,7 +176,7 @@ class PostgresLoader(DatabaseConnection, Loader):
         window: tuple[Any, Any] | None,
     ) -> dict[str, Any]:
         """The final transaction; returns rows written and what else it did."""
-        from dwh.strategies.loaders import postgres_sql as q
+        from dwh.strategies.loaders.postgres import sql as q
 
         schema, table = split_table_name(self.table)
         target = q.qualified(schema, table)
@@ -219,7 +219,7 @@ class PostgresLoader(DatabaseConnection, Loader):
 
 def _claim_prefix(guard: psycopg.Connection) -> str:
     """A fresh staging prefix whose advisory lock `guard` now holds (marks this run's staging as live)."""
-    from dwh.strategies.loaders import postgres_sql as q
+    from dwh.strategies.loaders.postgres import sql as q
 
     for _ in range(8):  # a taken lock means a hash collision with a live run: another prefix avoids waiting
         prefix = f"dwh_stage_{uuid.uuid4().hex[:16]}"
@@ -232,7 +232,7 @@ def _sweep_stale_staging(guard: psycopg.Connection, schema: str, own_prefix: str
     """Drop the staging tables in `schema` of runs that are gone; returns how many runs' tables were dropped."""
     import psycopg
 
-    from dwh.strategies.loaders import postgres_sql as q
+    from dwh.strategies.loaders.postgres import sql as q
 
     dropped = 0
     for prefix in q.stale_staging_prefixes(guard, schema, own_prefix):
@@ -251,7 +251,7 @@ def _sweep_stale_staging(guard: psycopg.Connection, schema: str, own_prefix: str
 
 def _drop_own_staging(guard: psycopg.Connection, schema: str, prefix: str) -> None:
     """Drop this run's staging tables; if that fails, the next load sweeps them (this run's lock ends with it)."""
-    from dwh.strategies.loaders import postgres_sql as q
+    from dwh.strategies.loaders.postgres import sql as q
 
     try:
         q.drop_staging(guard, schema, prefix)

@@ -11,7 +11,7 @@ import pytest
 from dwh.config import validate_model
 from dwh.errors import ConfigError
 from dwh.strategies.loaders.parquet import ParquetLoader
-from dwh.strategies.loaders.parquet_commit import HadoopFiles, TargetDir, commit, recover
+from dwh.strategies.loaders.parquet.commit import HadoopFiles, TargetDir, commit, recover
 from dwh.strategies.tables import warehouse_dir
 from tests.strategies.file_cases import (
     IN_WINDOW,

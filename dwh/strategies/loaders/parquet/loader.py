@@ -3,7 +3,7 @@
     {"strategy": "PARQUET", "path": "s3a://bucket/stage/promos", "mode": "replace_window",
      "window_column": "load_window_start", "partition_by": ["load_window_start"]}
 
-Spark writes the rows into a hidden sibling of the target, then `dwh.strategies.loaders.parquet_commit`
+Spark writes the rows into a hidden sibling of the target, then `dwh.strategies.loaders.parquet.commit`
 moves them in with journalled renames; a failed or killed load leaves the previous output readable
 and unchanged (the next load rolls back a half-done commit and sweeps the leftovers).
 
@@ -36,7 +36,7 @@ from pydantic import Field, model_validator
 
 from dwh.platforms.context import RunContext
 from dwh.strategies.loaders.base import Loader, LoadResult
-from dwh.strategies.loaders.parquet_commit import HadoopFiles, TargetDir, commit, new_run_id, recover, visible
+from dwh.strategies.loaders.parquet.commit import HadoopFiles, TargetDir, commit, new_run_id, recover, visible
 from dwh.strategies.tables import CatalogTableName, ColumnName, Location, PathName, require_path, resolve_table
 from dwh.strategies.windows import window_column_type
 

@@ -2,7 +2,7 @@
 
 `stage_partitions` runs `copy_partition` on the executors through ``mapInArrow`` (Spark 3.3+ and 4,
 classic and Connect). A task receives its partition as Arrow record batches, encodes each batch in
-PostgreSQL's binary COPY format with numpy (`postgres_binary`: no Python object per row) and streams
+PostgreSQL's binary COPY format with numpy (`binary`: no Python object per row) and streams
 it into ``COPY ... FROM STDIN (FORMAT binary, FREEZE)`` through psycopg's queued writer, so encoding
 and sending overlap. Binary rather than CSV: exact by construction (NULL is a length of -1, values
 are their binary send forms, strings their UTF-8 bytes) and it halves the server's parsing work.
@@ -97,7 +97,7 @@ def copy_partition(batches: Iterator[pa.RecordBatch], plan: StagingPlan) -> Iter
     from psycopg.copy import QueuedLibpqWriter
     from pyspark import TaskContext
 
-    from dwh.strategies.loaders.postgres_binary import HEADER, TRAILER, encode_batch
+    from dwh.strategies.loaders.postgres.binary import HEADER, TRAILER, encode_batch
 
     context = TaskContext.get()
     partition_id = context.partitionId() if context is not None else 0

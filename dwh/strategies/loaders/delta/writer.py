@@ -1,7 +1,7 @@
 """The driver side of the delta-rs DELTA writer: write modes as one Delta commit over files Spark tasks wrote.
 
 Every mode first lets the Spark tasks write their Parquet files into the table directory
-(`dwh.strategies.loaders.delta_files`), then commits ONE transaction with delta-rs:
+(`dwh.strategies.loaders.delta.files`), then commits ONE transaction with delta-rs:
 
   new table       ``create_table_with_add_actions`` (any mode)
   append          add the files
@@ -11,7 +11,7 @@ Every mode first lets the Spark tasks write their Parquet files into the table d
                   Spark (copy-on-write), so only the window's rows go. A new row outside the
                   window fails the load before the commit, as Delta's replaceWhere does.
   merge           delta-rs ``DeltaTable.merge`` on ``keys`` (update all columns of matching rows,
-                  insert the rest), the source streamed from Spark (`dwh.strategies.loaders.delta_source`)
+                  insert the rest), the source streamed from Spark (`dwh.strategies.loaders.delta.source`)
 
 Nothing is visible before the commit: a failed or killed load leaves the table at its previous
 version (orphan files are harmless; ``VACUUM`` removes them). Top-level ``timestamp_ntz`` columns
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dwh.strategies import delta_rs
-from dwh.strategies.loaders.delta_files import (
+from dwh.strategies.loaders.delta.files import (
     PARTITION_TYPES,
     FileWriterSpec,
     WindowCheck,
@@ -115,13 +115,13 @@ class DeltaRsWriter:
             return self._create(frame, schema, window)
         table = delta_rs.open_table(self.path)
         if mode == "merge":
-            from dwh.strategies.loaders.delta import merge_keys
+            from dwh.strategies.loaders.delta.loader import merge_keys
 
             assert keys
             merge_keys(keys, list(_columns(schema_of(table))), f"DELTA {self.label}: the table")
         self._check_compatible(table, schema, overwrite=mode == "overwrite")
         if mode == "merge":
-            from dwh.strategies.loaders.delta_source import merge_into
+            from dwh.strategies.loaders.delta.source import merge_into
 
             assert keys
             return merge_into(table, frame, keys, uri=self.uri, run_id=uuid.uuid4().hex[:12], label=self.label)

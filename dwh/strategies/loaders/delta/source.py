@@ -12,7 +12,7 @@ extractor's ``rows_read``) stay right — pulling partitions with ``toLocalItera
 
 delta-rs's merge writes the partition directories itself and would write an empty string as a
 ``col=`` directory Spark cannot read: "" in a partition column is staged as NULL, as every other
-mode writes it (`dwh.strategies.loaders.delta_files`). A batch holding a key twice that matches a
+mode writes it (`dwh.strategies.loaders.delta.files`). A batch holding a key twice that matches a
 table row fails in one line (``deduplicate it first``), as Spark Delta's merge fails.
 
 The merge commits once; a failure before leaves the table as it was. The staged files are deleted
@@ -23,14 +23,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dwh.strategies.loaders.delta_files import FileWriterSpec, WrittenFiles, write_data_files
+from dwh.strategies.loaders.delta.files import FileWriterSpec, WrittenFiles, write_data_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from deltalake import DeltaTable
     from pyspark.sql import DataFrame
 
-    from dwh.strategies.loaders.delta_rs_writer import DeltaRsOutcome
+    from dwh.strategies.loaders.delta.writer import DeltaRsOutcome
 
 STAGE_MARK = "dwh-merge"
 
@@ -103,7 +103,7 @@ def merge_into(
     from pyarrow import fs
 
     from dwh.strategies import delta_rs
-    from dwh.strategies.loaders.delta_rs_writer import DeltaRsOutcome
+    from dwh.strategies.loaders.delta.writer import DeltaRsOutcome
 
     parent, prefix, stage = _stage_root(uri, run_id)
     _sweep(parent, prefix)

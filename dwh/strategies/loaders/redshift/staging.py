@@ -169,10 +169,10 @@ def delete_prefix(location: S3Prefix) -> int:
 
 
 def parquet_ready(frame: DataFrame) -> DataFrame:
-    """`frame` with nested columns as JSON text and all-null columns as strings (see `postgres_types`)."""
+    """`frame` with nested columns as JSON text and all-null columns as strings (see `postgres.types`)."""
     from pyspark.sql import functions as F
 
-    from dwh.strategies.loaders.postgres_types import sql_type
+    from dwh.strategies.loaders.postgres.types import sql_type
 
     columns = []
     for field in frame.schema.fields:

@@ -7,7 +7,7 @@ Wire format (PostgreSQL docs, "COPY ... BINARY"): an 11-byte signature, flags an
 int32s, then per row an int16 field count and per field an int32 byte length (-1 = NULL) followed
 by the value in the type's binary send format, big-endian; an int16 -1 ends the stream.
 
-What each Arrow type becomes (the staging column type must match, see `postgres_types.staging_types`):
+What each Arrow type becomes (the staging column type must match, see `types.staging_types`):
 
     bool -> boolean · int8/int16 -> smallint · int32 -> integer · int64 -> bigint · float32 -> real
     float64 -> double precision · date32 -> date (days since 2000-01-01)

@@ -1,4 +1,4 @@
-"""REDSHIFT loader: real Spark stages Parquet in moto's S3; the Data API is `redshift_fake` over PostgreSQL.
+"""REDSHIFT loader: real Spark stages Parquet in moto's S3; the Data API is `fake_data_api` over PostgreSQL.
 
 The tests assert the exact SQL the loader sends, the Parquet it staged (read back from S3 with
 pyarrow), the rows the target ends with, and that staging table and S3 prefix are gone afterwards.
@@ -18,9 +18,9 @@ from dwh.devtools.local_postgres import LocalPostgres
 from dwh.errors import ConfigError
 from dwh.platforms.context import RunContext
 from dwh.strategies.loaders.redshift import RedshiftLoader
-from dwh.strategies.loaders.redshift_api import DbApiRunner
+from dwh.strategies.loaders.redshift.api import DbApiRunner
 from tests.strategies.contexts import local_context
-from tests.strategies.loaders.redshift_fake import FakeRedshiftDataApi
+from tests.strategies.loaders.redshift.fake_data_api import FakeRedshiftDataApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
