@@ -1,0 +1,103 @@
+"""What the AWS launchers (GLUE, EMR, EMR_SERVERLESS) share: one boto3 client per service, every call
+through `dwh.retry.RetryPolicy`, and AWS errors as one-line `LaunchError`s.
+
+botocore's own retries are off (one attempt per call), so `AwsLauncher.retry_policy` alone decides:
+throttling, 503 and connection resets are tried again with exponential backoff and jitter inside a
+bounded budget; anything else (ValidationException, EntityNotFoundException / ResourceNotFoundException,
+AccessDeniedException, ...) fails at once with AWS's own message, secrets scrubbed.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+from pydantic import Field, PrivateAttr
+
+from dwh.platforms.launchers.base import Launcher, LaunchError
+from dwh.retry import RetryPolicy
+from dwh.secrets import SCRUBBER
+
+#: The default policy of every AWS launcher call: at most 5 attempts within 60 s.
+AWS_RETRY = RetryPolicy(attempts=5, initial_seconds=0.5, max_seconds=8.0, budget_seconds=60.0)
+#: us-east-1, eu-west-3, us-gov-west-1, ap-southeast-2, ...
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
+#: Where the AWS console lives (run URLs point into it).
+CONSOLE = "https://console.aws.amazon.com"
+
+
+class AwsLauncher(Launcher):
+    """Base of the AWS launchers: region, optional endpoint, timeouts, and the retried, error-mapped `call`."""
+
+    region: str = Field(..., pattern=REGION_PATTERN, description="AWS region of the job, cluster or application.")
+    endpoint_url: str | None = Field(
+        None, description="Custom endpoint (VPC endpoint, local server); default boto3's own (AWS_ENDPOINT_URL)."
+    )
+    timeout_seconds: float = Field(30.0, gt=0, le=300, description="Connect and read timeout of each API call.")
+
+    #: How transient failures are retried (tests swap in a faster one).
+    retry_policy: ClassVar[RetryPolicy] = AWS_RETRY
+    _clients: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def required_packages(self) -> dict[str, str]:
+        """boto3, from the ``aws`` extra."""
+        return {"boto3": "aws"}
+
+    @property
+    def name(self) -> str:
+        """The launcher's tag (``GLUE``, ``EMR``, ``EMR_SERVERLESS``), for messages."""
+        return str(getattr(self, "launcher", type(self).__name__))
+
+    def client(self, service: str) -> Any:
+        """This launcher's boto3 client for `service` (created once; boto3 clients are thread-safe)."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._new_client(service)
+            return self._clients[service]
+
+    def _new_client(self, service: str) -> Any:
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise LaunchError(f"{self.name} needs boto3: pip install 'dwh-business-logic[aws]'") from None
+        config = Config(
+            connect_timeout=self.timeout_seconds,
+            read_timeout=self.timeout_seconds,
+            retries={"total_max_attempts": 1, "mode": "standard"},  # the retry policy decides, not botocore
+        )
+        # A session of our own: boto3's default session is not safe to create clients from in several threads.
+        session = boto3.session.Session()
+        return session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=config)
+
+    def call(self, service: str, operation: str, **arguments: Any) -> dict[str, Any]:
+        """``client(service).<operation>(**arguments)``, transient errors retried; any failure is a `LaunchError`."""
+        method = getattr(self.client(service), operation)
+        try:
+            response: dict[str, Any] = self.retry_policy.call(
+                lambda: method(**arguments), what=f"{self.name} {operation}"
+            )
+        except Exception as exc:
+            if not _is_botocore_error(exc):
+                raise
+            raise LaunchError(aws_error_message(exc, launcher=self.name, operation=operation)) from None
+        return response
+
+
+def _is_botocore_error(error: BaseException) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(error, (BotoCoreError, ClientError))
+
+
+def aws_error_message(error: BaseException, *, launcher: str, operation: str) -> str:
+    """``GLUE start_job_run: EntityNotFoundException: Job nightly not found.`` (one line, secrets masked)."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        code = response["Error"].get("Code") or "Error"
+        text = response["Error"].get("Message") or str(error)
+        detail = f"{code}: {text}"
+    else:
+        detail = f"{type(error).__name__}: {error}"
+    return SCRUBBER.scrub(f"{launcher} {operation}: {' '.join(detail.split())}")[:1000]
