@@ -113,23 +113,27 @@ class HttpFreeportClient(FreeportClient):
             data = json.dumps(body).encode() if body is not None else b""
         what = f"{method} {path}"
 
+        made = [0]
+
         def attempt() -> dict[str, Any]:
+            made[0] += 1
             request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
-            return self._attempt(request, what)
+            return self._attempt(request, what, last=made[0] >= self.retries)
 
         try:
             return RetryPolicy(attempts=self.retries).call(attempt, what=f"Freeport {what}")
         except FreeportUnavailable as exc:
             raise FreeportError(f"Freeport did not answer {what} after {self.retries} attempt(s): {exc}") from None
 
-    def _attempt(self, request: urllib.request.Request, what: str) -> dict[str, Any]:
+    def _attempt(self, request: urllib.request.Request, what: str, *, last: bool) -> dict[str, Any]:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                 payload = response.read()
         except urllib.error.HTTPError as exc:
             message = server_message(exc)
             if exc.code in TRANSIENT_STATUSES:
-                _honour_retry_after(exc.headers.get("Retry-After"))
+                if not last:  # no point waiting before giving up
+                    _honour_retry_after(exc.headers.get("Retry-After"))
                 raise FreeportUnavailable(f"HTTP {exc.code}: {message}") from None
             raise FreeportError(f"Freeport answered HTTP {exc.code} to {what}: {message}") from None
         except urllib.error.URLError as exc:

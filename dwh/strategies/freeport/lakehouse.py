@@ -100,7 +100,10 @@ class LakehouseFreeportClient(FreeportClient):
     def create_materialization(
         self, deliverable_id: str, *, source_table: str, idempotency_key: str
     ) -> Materialization:
-        """The sandbox's current version; the same key (in this client) gives the same materialization."""
+        """The sandbox's current version; the same key (in this client) gives the same one.
+
+        A sandbox that is neither a Delta table nor readable Parquet is a `FreeportError`.
+        """
         if not deliverable_id.startswith(_DELIVERABLE):
             raise FreeportError(f"{deliverable_id!r} is not a LAKEHOUSE deliverable id")
         prod = unquote(deliverable_id[len(_DELIVERABLE) :])
@@ -110,7 +113,12 @@ class LakehouseFreeportClient(FreeportClient):
             return self._released.get(known.id, known)
         context = self._require_context()
         location = _location(_checked_name(source_table, "source_table"), context)
-        version = _current_version(location, context)
+        try:
+            version = _current_version(location, context)
+        except Exception as exc:  # e.g. a table name the metastore does not know
+            raise FreeportError(
+                f"LAKEHOUSE: cannot read the version of {location.describe()} ({_error_text(exc)})"
+            ) from None
         snapshot = Snapshot(source=location.path or str(location.table), version=version, prod=prod)
         if version is None:
             _check_parquet(snapshot, context)
