@@ -41,6 +41,12 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
     config_model: ClassVar[type[ConfigT]]
     #: Whether --start_date and --end_date are required.
     requires_window: ClassVar[bool] = False
+    #: Job arguments (besides the JSON config) without which the job cannot start, e.g. ``("demo_name",)``.
+    required_arguments: ClassVar[tuple[str, ...]] = ()
+    #: Arguments the factory itself consumes (in `create_job`): not offered to `execute_job`, never "unused".
+    factory_arguments: ClassVar[tuple[str, ...]] = ()
+    #: The invocation's keyword arguments, set by `run` before `create_job` (a factory may read its own).
+    arguments: dict[str, Any]
 
     @abstractmethod
     def create_job(self, *, config: ConfigT, context: RunContext) -> AbstractJob[ConfigT]:
@@ -56,6 +62,10 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
             print(json.dumps(self.config_schema(), indent=2, sort_keys=True))
             return None
         run_args = self._run_arguments(kwargs)
+        for name in self.required_arguments:
+            if not kwargs.get(name) or kwargs[name] == "true":
+                raise ConfigError("is required", field=f"--{name}")
+        self.arguments = dict(kwargs)
         if self.config_argument not in kwargs:
             raise ConfigError("is required (the job's JSON config)", field=f"--{self.config_argument}")
         config = parse_job_config(self.config_model, kwargs[self.config_argument], argument=self.config_argument)
@@ -95,6 +105,8 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
         """Only the arguments `execute_job` names (all of them when it takes ``**kwargs``)."""
         offered = {key: value for key, value in kwargs.items() if key not in FRAMEWORK_KEYS}
         offered.pop(self.config_argument, None)
+        for name in self.factory_arguments:
+            offered.pop(name, None)
         offered.update(run_args.model_dump())
         offered["service_provider"] = job.context.service_provider
         offered["has_spark"] = kwargs.get("has_spark", False)

@@ -82,6 +82,7 @@ def local_session_builder(app_name: str = "dwh-local") -> Any:
         builder.appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.scheduler.mode", "FAIR")  # concurrent jobs (Freeport modules) share the cores fairly
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.sql.shuffle.partitions", os.environ.get("DWH_SHUFFLE_PARTITIONS", "8"))

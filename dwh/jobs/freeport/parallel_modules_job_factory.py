@@ -1,0 +1,58 @@
+"""Entry module of the Freeport main job.
+
+    generic_entry --module_name dwh.jobs.freeport.parallel_modules_job_factory \\
+        --parallel_modules_job '<json>' --demo_name NAME [--batch_id ID]
+
+Before any module runs: the config is validated (modules, unique names, the freeport block), every
+module's SQL is parsed, and the tracking store is opened; any problem is exit 2 naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dwh.errors import ConfigError
+from dwh.jobs.abstract_job_factory import AbstractJobFactory
+from dwh.jobs.freeport.common import batch_id, checked_name, open_tracking
+from dwh.jobs.freeport.config import ParallelModulesJobConfig
+from dwh.jobs.freeport.parallel_modules_job import ParallelModulesJob
+from dwh.platforms.context import RunContext
+
+
+class ParallelModulesJobFactory(AbstractJobFactory[ParallelModulesJobConfig]):
+    """Builds `ParallelModulesJob` from ``--parallel_modules_job`` and ``--demo_name``."""
+
+    job_name = "freeport_parallel_modules"
+    config_argument = "parallel_modules_job"
+    config_model = ParallelModulesJobConfig
+    required_arguments = ("demo_name",)
+    factory_arguments = ("batch_id",)
+
+    def create_job(self, *, config: ParallelModulesJobConfig, context: RunContext) -> ParallelModulesJob:
+        """Check names and SQL, open the tracking store, and hand the job its batch id."""
+        demo_name = checked_name(self.arguments, "demo_name", "demo name")
+        for index, module in enumerate(config.modules):
+            if module.sql:
+                check_sql(context, module.sql, field=f"--{self.config_argument}: modules[{index}].sql")
+        store = open_tracking(config.freeport, self.config_argument)
+        batch = batch_id(self.arguments, context, demo_name)
+        return ParallelModulesJob(config=config, context=context, store=store, batch_id=batch)
+
+
+def check_sql(context: RunContext, sql: str, *, field: str) -> None:
+    """Parse `sql` with Spark's own parser (no table needs to exist); a parse error is exit 2."""
+    spark = context.spark
+    jvm_session = getattr(spark, "_jsparkSession", None)
+    if jvm_session is None:  # Spark Connect: the server parses; the module fails at its own step instead
+        return
+    try:
+        jvm_session.sessionState().sqlParser().parsePlan(sql)
+    except Exception as exc:
+        text = str(getattr(exc, "java_exception", exc)) or type(exc).__name__
+        first = next((line.strip() for line in text.splitlines() if line.strip()), text)
+        raise ConfigError(f"does not parse: {first[:200]}", field=field) from None
+
+
+def main(**kwargs: Any) -> Any:
+    """Job module contract: build the factory and run it."""
+    return ParallelModulesJobFactory().run(**kwargs)
