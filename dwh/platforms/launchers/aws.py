@@ -5,17 +5,24 @@ botocore's own retries are off (one attempt per call), so `AwsLauncher.retry_pol
 throttling, 503 and connection resets are tried again with exponential backoff and jitter inside a
 bounded budget; anything else (ValidationException, EntityNotFoundException / ResourceNotFoundException,
 AccessDeniedException, ...) fails at once with AWS's own message, secrets scrubbed.
+
+A call that is not safe to repeat (starting a run on an API without an idempotency token: Glue's
+``start_job_run``, EMR's ``add_job_flow_steps``) is retried only when AWS surely did not act on it
+(throttled, 503, no connection made). A connection that broke after the request went out
+(``ConnectionClosedError``, ``ReadTimeoutError``) may have started a run, so repeating it could start
+a second one: it fails with a message saying so instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any, ClassVar
 
 from pydantic import Field, PrivateAttr
 
 from dwh.platforms.launchers.base import Launcher, LaunchError
-from dwh.retry import RetryPolicy
+from dwh.retry import RetryPolicy, is_transient
 from dwh.secrets import SCRUBBER
 
 #: The default policy of every AWS launcher call: at most 5 attempts within 60 s.
@@ -24,6 +31,8 @@ AWS_RETRY = RetryPolicy(attempts=5, initial_seconds=0.5, max_seconds=8.0, budget
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
 #: Where the AWS console lives (run URLs point into it).
 CONSOLE = "https://console.aws.amazon.com"
+#: Failures between sending a request and getting its answer: AWS may have carried the call out.
+AMBIGUOUS_ERRORS = frozenset({"ConnectionClosedError", "ReadTimeoutError"})
 
 
 class AwsLauncher(Launcher):
@@ -71,18 +80,29 @@ class AwsLauncher(Launcher):
         session = boto3.session.Session()
         return session.client(service, region_name=self.region, endpoint_url=self.endpoint_url, config=config)
 
-    def call(self, service: str, operation: str, **arguments: Any) -> dict[str, Any]:
-        """``client(service).<operation>(**arguments)``, transient errors retried; any failure is a `LaunchError`."""
+    def call(self, service: str, operation: str, *, repeatable: bool = True, **arguments: Any) -> dict[str, Any]:
+        """``client(service).<operation>(**arguments)``, transient errors retried; any failure is a `LaunchError`.
+
+        ``repeatable=False`` for a call that must not be carried out twice: then only failures where
+        AWS surely did not act are retried.
+        """
         method = getattr(self.client(service), operation)
+        policy = self.retry_policy if repeatable else dataclasses.replace(self.retry_policy, transient=surely_refused)
         try:
-            response: dict[str, Any] = self.retry_policy.call(
-                lambda: method(**arguments), what=f"{self.name} {operation}"
-            )
+            response: dict[str, Any] = policy.call(lambda: method(**arguments), what=f"{self.name} {operation}")
         except Exception as exc:
             if not _is_botocore_error(exc):
                 raise
-            raise LaunchError(aws_error_message(exc, launcher=self.name, operation=operation)) from None
+            message = aws_error_message(exc, launcher=self.name, operation=operation)
+            if not repeatable and type(exc).__name__ in AMBIGUOUS_ERRORS:
+                message += " (the request was sent: it may have started a run; check before launching again)"
+            raise LaunchError(message) from None
         return response
+
+
+def surely_refused(error: BaseException) -> bool:
+    """Transient, and AWS did not act on the request (it answered with a refusal, or no connection was made)."""
+    return is_transient(error) and type(error).__name__ not in AMBIGUOUS_ERRORS
 
 
 def _is_botocore_error(error: BaseException) -> bool:

@@ -12,7 +12,8 @@
                                 "--module_name", "<job>", "--k", "v", ...]}}
 
 `state` calls ``describe_step``. ``add_job_flow_steps`` has no idempotency token: the caller's
-insert-once tracking row stops a second launch (the step name carries `key` for operators).
+insert-once tracking row stops a second launch (the step name carries `key` for operators), and
+a request whose connection broke after it was sent is not repeated (see `dwh.platforms.launchers.aws`).
 """
 
 from __future__ import annotations
@@ -84,7 +85,11 @@ class EmrLauncher(AwsLauncher):
     def launch(self, job: str | None, parameters: Mapping[str, str], key: str) -> LaunchedRun:
         """``add_job_flow_steps``; returns at once with the step id."""
         response = self.call(
-            "emr", "add_job_flow_steps", JobFlowId=self.cluster_id, Steps=[self.step(job, parameters, key)]
+            "emr",
+            "add_job_flow_steps",
+            repeatable=False,
+            JobFlowId=self.cluster_id,
+            Steps=[self.step(job, parameters, key)],
         )
         step_id = str(response["StepIds"][0])
         return LaunchedRun(

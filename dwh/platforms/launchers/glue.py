@@ -5,7 +5,8 @@
 `launch` calls ``start_job_run(JobName=job_name, Arguments={"--module_name": job, "--k": "v", ...})``
 (Glue hands them to the ``generic_entry.py`` script as ``sys.argv``); `state` calls ``get_job_run``.
 The Glue API has no idempotency token, so `key` is not sent: the caller's insert-once tracking row
-is what stops a second launch.
+is what stops a second launch, and a start request whose connection broke after it was sent is
+not repeated (it may have started a run): see `dwh.platforms.launchers.aws`.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ class GlueLauncher(AwsLauncher):
 
     def launch(self, job: str | None, parameters: Mapping[str, str], key: str) -> LaunchedRun:
         """``start_job_run``; returns at once with the JobRunId (`key` has nowhere to go on this API)."""
-        response = self.call("glue", "start_job_run", JobName=self.job_name, Arguments=self.arguments(job, parameters))
+        response = self.call(
+            "glue", "start_job_run", repeatable=False, JobName=self.job_name, Arguments=self.arguments(job, parameters)
+        )
         run_id = str(response["JobRunId"])
         return LaunchedRun(
             launcher=self.launcher,

@@ -93,11 +93,13 @@ class LocalLauncher(Launcher):
         """Start the run of `key` unless its directory already exists; returns without waiting for the child."""
         run_id = local_run_id(key)
         runs = self.runs_path()
-        runs.mkdir(parents=True, exist_ok=True)
         try:
+            runs.mkdir(parents=True, exist_ok=True)
             (runs / run_id).mkdir()  # the claim: exactly one launch per key gets here
         except FileExistsError:
             return self._launched(run_id)
+        except OSError as exc:
+            raise LaunchError(f"LOCAL: cannot create the run directory under {runs}: {exc.strerror}") from None
         self._start(runs / run_id, self.command(runs / run_id, job, parameters), key)
         return self._launched(run_id)
 

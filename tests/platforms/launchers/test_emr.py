@@ -12,6 +12,7 @@ from dwh.platforms.launchers import LaunchedRun, LaunchError, RunState
 from dwh.platforms.launchers.aws import AwsLauncher
 from dwh.platforms.launchers.emr import EMR_STATES, EmrLauncher, step_message
 from tests.platforms.launchers.aws_servers import (
+    RESET,
     THROTTLE,
     backend,
     boto3_client,
@@ -172,6 +173,12 @@ def test_throttling_is_retried(cluster_id: str, aws_env: str) -> None:
     assert len(proxy.requests) == 3
     steps = boto3_client("emr", aws_env).list_steps(ClusterId=cluster_id)["Steps"]
     assert [s["Id"] for s in steps] == [run.run_id]
+
+
+def test_a_reset_after_the_step_was_sent_is_not_repeated(cluster_id: str, aws_env: str) -> None:
+    with fault_proxy(aws_env, RESET) as proxy, pytest.raises(LaunchError, match="it may have started a run"):
+        emr(cluster_id=cluster_id, endpoint_url=proxy.url).launch(SMOKE, {}, "k")
+    assert len(proxy.requests) == 1
 
 
 def test_a_launch_without_a_job_module_fails_before_any_call(aws_env: str) -> None:

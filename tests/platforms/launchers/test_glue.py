@@ -13,6 +13,7 @@ from dwh.errors import ConfigError
 from dwh.platforms.launchers import LaunchedRun, LaunchError, RunState
 from dwh.platforms.launchers.aws import AwsLauncher
 from dwh.platforms.launchers.glue import GLUE_STATES, GlueLauncher
+from dwh.secrets import SCRUBBER
 from tests.platforms.launchers.aws_servers import (
     RESET,
     THROTTLE,
@@ -151,19 +152,46 @@ def test_an_unknown_job_fails_at_once_with_the_aws_message(aws_env: str) -> None
     assert len(proxy.requests) == 1  # permanent: not retried
 
 
+def test_a_secret_in_the_aws_message_is_masked(aws_env: str) -> None:
+    SCRUBBER.register("tok-9f8e7d6c5b4a")
+    refusal = ("InvalidInputException", "Argument --token tok-9f8e7d6c5b4a is not allowed", 400)
+    with fault_proxy(aws_env, refusal) as proxy, pytest.raises(LaunchError) as raised:
+        glue(job_name="j", endpoint_url=proxy.url).launch(SMOKE, {"token": "tok-9f8e7d6c5b4a"}, "k")
+
+    assert str(raised.value) == "GLUE start_job_run: InvalidInputException: Argument --token *** is not allowed"
+
+
 def test_an_unknown_run_fails_at_once(glue_job: str, aws_env: str) -> None:
     launcher = glue(job_name=glue_job, endpoint_url=aws_env)
     with pytest.raises(LaunchError, match="GLUE get_job_run: EntityNotFoundException: Job run jr_nope not found"):
         launcher.state(LaunchedRun(launcher="GLUE", run_id="jr_nope"))
 
 
-def test_throttling_503_and_a_connection_reset_are_retried(glue_job: str, aws_env: str) -> None:
-    with fault_proxy(aws_env, THROTTLE, UNAVAILABLE, RESET) as proxy:
+def test_throttling_and_503_are_retried(glue_job: str, aws_env: str) -> None:
+    with fault_proxy(aws_env, THROTTLE, UNAVAILABLE) as proxy:
         run = glue(job_name=glue_job, endpoint_url=proxy.url).launch(SMOKE, PARAMETERS, "k")
 
-    assert len(proxy.requests) == 4  # three faults, each tried again once by our policy (botocore's retries are off)
+    assert len(proxy.requests) == 3  # two refusals, each tried again once by our policy (botocore's retries are off)
     sent = boto3_client("glue", aws_env).get_job_runs(JobName=glue_job)["JobRuns"]
     assert [r["Id"] for r in sent] == [run.run_id]
+
+
+def test_a_reset_after_the_start_request_was_sent_is_not_repeated(glue_job: str, aws_env: str) -> None:
+    # start_job_run has no idempotency token: had AWS started the run, a retry would start a second one.
+    with fault_proxy(aws_env, RESET) as proxy, pytest.raises(LaunchError) as raised:
+        glue(job_name=glue_job, endpoint_url=proxy.url).launch(SMOKE, PARAMETERS, "k")
+
+    assert len(proxy.requests) == 1
+    assert str(raised.value).startswith("GLUE start_job_run: ConnectionClosedError: Connection was closed")
+    assert str(raised.value).endswith("(the request was sent: it may have started a run; check before launching again)")
+
+
+def test_a_reset_while_reading_the_state_is_retried(glue_job: str, aws_env: str) -> None:
+    run = glue(job_name=glue_job, endpoint_url=aws_env).launch(SMOKE, PARAMETERS, "k")
+    with fault_proxy(aws_env, RESET, THROTTLE) as proxy:
+        state = glue(job_name=glue_job, endpoint_url=proxy.url).state(run)
+
+    assert (state.state, len(proxy.requests)) == (RunState.SUCCEEDED, 3)
 
 
 def test_transient_errors_give_up_after_the_policy_attempts(

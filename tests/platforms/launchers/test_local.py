@@ -183,6 +183,14 @@ def test_a_launch_that_never_recorded_its_process(launcher: LocalLauncher) -> No
     )  # fmt: skip
 
 
+def test_an_unusable_runs_dir_is_a_launch_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(
+        LaunchError, match=r"LOCAL: cannot create the run directory under .*/file/runs: Not a directory"
+    ):
+        LocalLauncher(runs_dir=str(tmp_path / "file" / "runs")).launch(SMOKE, BAD_CONFIG, "k")
+
+
 def test_an_unknown_run_is_an_error(launcher: LocalLauncher) -> None:
     with pytest.raises(LaunchError, match="LOCAL: no run nope"):
         launcher.state(LaunchedRun(launcher="LOCAL", run_id="nope"))
