@@ -19,7 +19,7 @@ import dataclasses
 import threading
 from typing import Any, ClassVar
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from dwh.platforms.launchers.base import Launcher, LaunchError
 from dwh.retry import RetryPolicy, is_transient
@@ -33,6 +33,8 @@ REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
 CONSOLE = "https://console.aws.amazon.com"
 #: Failures between sending a request and getting its answer: AWS may have carried the call out.
 AMBIGUOUS_ERRORS = frozenset({"ConnectionClosedError", "ReadTimeoutError"})
+_CLIENTS: dict[tuple[str, str, str | None, float], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
 
 
 class AwsLauncher(Launcher):
@@ -46,8 +48,6 @@ class AwsLauncher(Launcher):
 
     #: How transient failures are retried (tests swap in a faster one).
     retry_policy: ClassVar[RetryPolicy] = AWS_RETRY
-    _clients: dict[str, Any] = PrivateAttr(default_factory=dict)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def required_packages(self) -> dict[str, str]:
         """boto3, from the ``aws`` extra."""
@@ -59,11 +59,13 @@ class AwsLauncher(Launcher):
         return str(getattr(self, "launcher", type(self).__name__))
 
     def client(self, service: str) -> Any:
-        """This launcher's boto3 client for `service` (created once; boto3 clients are thread-safe)."""
-        with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._new_client(service)
-            return self._clients[service]
+        """A boto3 client for `service` with this region, endpoint and timeout (created once per process;
+        boto3 clients are thread-safe, and the launcher config stays a plain, copyable model)."""
+        identity = (service, self.region, self.endpoint_url, self.timeout_seconds)
+        with _CLIENTS_LOCK:
+            if identity not in _CLIENTS:
+                _CLIENTS[identity] = self._new_client(service)
+            return _CLIENTS[identity]
 
     def _new_client(self, service: str) -> Any:
         try:
