@@ -1,6 +1,7 @@
 """DELTA loader: `DeltaLoader` writes a Delta table by path or table name, in any of the four write modes.
 
 loader.py   the config model; Spark Delta when the session has it, else the delta-rs writer
+merge.py    merge keys matched as Spark matches them, and the merge predicate (both engines)
 writer.py   delta-rs: every mode as one Delta commit over the files Spark tasks wrote
 files.py    the executor side: each Spark task writes its rows as Parquet data files
 stats.py    Delta file statistics from a Parquet footer

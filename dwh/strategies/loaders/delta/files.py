@@ -4,15 +4,13 @@
 Arrow batches into pyarrow `ParquetWriter`s inside the table directory (one file per partition
 value, ``col=value/`` directories for ``partition_by``) and returns one small row per file: path,
 size, partition values and Delta statistics. Only those rows reach the driver, which then commits
-the files in one Delta transaction (`dwh.strategies.loaders.delta.writer`). Until that commit the
-files are invisible to every Delta reader; a killed job leaves them as orphans that ``VACUUM``
-removes.
+the files in one Delta transaction (`writer`). Until that commit the files are invisible to every
+Delta reader; a killed job leaves them as orphans that ``VACUUM`` removes.
 
 Timestamps are written as ``timestamp[us, tz=UTC]`` so the table needs no ``timestampNtz``
 feature (protocol reader 1 / writer 2, readable by Spark Delta 2.1 on Glue 4). File statistics come
-from the Parquet footer (`dwh.strategies.loaders.delta.stats`). Each task buffers up to
-``_TaskFiles.ROW_GROUP_BYTES`` of Arrow data per open file, so its row groups are not as small as
-Spark's Arrow batches.
+from the Parquet footer (`stats`). Each task buffers up to ``_TaskFiles.ROW_GROUP_BYTES`` of Arrow
+data per open file, so its row groups are not as small as Spark's Arrow batches.
 
 An empty string in a partition column is written as NULL (``col=__HIVE_DEFAULT_PARTITION__``,
 ``partitionValues`` null), as Spark Delta writes it and as the Delta protocol reads an empty value:

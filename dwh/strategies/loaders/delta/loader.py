@@ -7,8 +7,8 @@
 Engine: Spark's own Delta when the session has it (`dwh.platforms.spark.spark_has_delta`: Databricks;
 Glue/EMR with Delta enabled) — ``format("delta")``, ``replaceWhere``, ``MERGE INTO``. Otherwise
 delta-rs, streamed: Spark tasks write the Parquet files and the driver commits them in one Delta
-transaction (`dwh.strategies.loaders.delta.writer`); the rows never gather on the driver (merge
-streams them one partition at a time, see `dwh.strategies.loaders.delta.source`).
+transaction (`writer`); the rows never gather on the driver (merge streams them one partition at a
+time, see `source`).
 
 Modes: ``append``; ``overwrite``; ``replace_window`` replaces the rows whose ``window_column`` lies in
 the run's ``[start_date, end_date)`` (the rows written must all lie in it); ``merge`` upserts on
@@ -31,12 +31,14 @@ from pydantic import Field, model_validator
 from dwh.platforms.context import RunContext
 from dwh.platforms.spark import spark_has_delta
 from dwh.strategies.loaders.base import Loader, LoadResult
+from dwh.strategies.loaders.delta.files import WindowCheck
+from dwh.strategies.loaders.delta.merge import merge_keys, merge_predicate
+from dwh.strategies.loaders.delta.writer import DeltaRsWriter
 from dwh.strategies.tables import CatalogTableName, ColumnName, Location, PathName, require_path, resolve_table
+from dwh.strategies.windows import window_column_type
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-    from dwh.strategies.loaders.delta.files import WindowCheck
 
 
 class DeltaLoader(Loader):
@@ -80,12 +82,9 @@ class DeltaLoader(Loader):
         if spark_has_delta(spark):
             rows = self._load_spark_delta(spark, frame, location, window)
             return LoadResult(target=location.describe(), rows_written=rows, detail={"engine": "spark-delta"})
-        from dwh.strategies.loaders.delta.writer import DeltaRsWriter
-
         path = require_path(location, spark)
         writer = DeltaRsWriter(path=path, partition_by=self.partition_by, label=location.describe())
-        outcome = writer.write(frame, mode=self.mode, keys=keys, window=window)
-        return LoadResult(target=location.describe(), rows_written=outcome.rows, detail=outcome.detail)
+        return writer.write(frame, mode=self.mode, keys=keys, window=window)
 
     def _load_spark_delta(
         self, spark: SparkSession, frame: DataFrame, location: Location, window: WindowCheck | None
@@ -112,7 +111,7 @@ class DeltaLoader(Loader):
     def _merge_spark_delta(self, spark: SparkSession, frame: DataFrame, reference: str) -> int:
         view = f"dwh_merge_source_{uuid.uuid4().hex[:12]}"
         frame.createOrReplaceTempView(view)
-        on = " AND ".join(f"t.`{key}` = s.`{key}`" for key in self.keys or [])
+        on = merge_predicate(self.keys or [])
         try:
             result = spark.sql(
                 f"MERGE INTO {reference} t USING {view} s ON {on} "
@@ -126,22 +125,6 @@ class DeltaLoader(Loader):
         return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
 
 
-def merge_keys(keys: list[str], columns: list[str], owner: str) -> list[str]:
-    """The column names `keys` stand for: the exact name, else the one column equal ignoring case (as Spark)."""
-    found, missing = [], []
-    for key in keys:
-        folded = [name for name in columns if name.lower() == key.lower()]
-        if key in columns:
-            found.append(key)
-        elif len(folded) == 1:
-            found.append(folded[0])
-        else:
-            missing.append(key)
-    if missing:
-        raise ValueError(f"{owner} has no column(s) {', '.join(missing)}")
-    return found
-
-
 def _spark_table_exists(spark: SparkSession, reference: str) -> bool:
     try:
         spark.sql(f"DESCRIBE DETAIL {reference}").collect()
@@ -153,9 +136,6 @@ def _spark_table_exists(spark: SparkSession, reference: str) -> bool:
 def window_check(frame: DataFrame, column: str, window: tuple[dt.date, dt.date]) -> WindowCheck:
     """The run window as bounds of the column's type: dates, or midnight UTC for timestamps."""
     from pyspark.sql.types import DateType
-
-    from dwh.strategies.loaders.delta.files import WindowCheck
-    from dwh.strategies.windows import window_column_type
 
     start, end = window
     if isinstance(window_column_type(frame, column, "DELTA loader"), DateType):

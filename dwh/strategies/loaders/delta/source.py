@@ -12,7 +12,7 @@ extractor's ``rows_read``) stay right — pulling partitions with ``toLocalItera
 
 delta-rs's merge writes the partition directories itself and would write an empty string as a
 ``col=`` directory Spark cannot read: "" in a partition column is staged as NULL, as every other
-mode writes it (`dwh.strategies.loaders.delta.files`). A batch holding a key twice that matches a
+mode writes it (`files`). A batch holding a key twice that matches a
 table row fails in one line (``deduplicate it first``), as Spark Delta's merge fails.
 
 The merge commits once; a failure before leaves the table as it was. The staged files are deleted
@@ -23,21 +23,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dwh.strategies import delta_rs
+from dwh.strategies.loaders.base import LoadResult
 from dwh.strategies.loaders.delta.files import FileWriterSpec, WrittenFiles, write_data_files
+from dwh.strategies.loaders.delta.merge import merge_predicate
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from deltalake import DeltaTable
     from pyspark.sql import DataFrame
 
-    from dwh.strategies.loaders.delta.writer import DeltaRsOutcome
-
 STAGE_MARK = "dwh-merge"
-
-
-def merge_predicate(keys: list[str]) -> str:
-    """``t.`k1` = s.`k1` AND ...`` (backticks keep the column names' case in delta-rs's SQL parser)."""
-    return " AND ".join(f"t.`{key}` = s.`{key}`" for key in keys)
 
 
 def _stage_root(uri: str, run_id: str) -> tuple[str, str, str]:
@@ -98,12 +94,9 @@ def _execute(merger: Any, label: str) -> dict[str, Any]:
 
 def merge_into(
     table: DeltaTable, frame: DataFrame, keys: list[str], *, uri: str, run_id: str, label: str
-) -> DeltaRsOutcome:
+) -> LoadResult:
     """Upsert `frame` into `table` on `keys`: update every column of matching rows, insert the others."""
     from pyarrow import fs
-
-    from dwh.strategies import delta_rs
-    from dwh.strategies.loaders.delta.writer import DeltaRsOutcome
 
     parent, prefix, stage = _stage_root(uri, run_id)
     _sweep(parent, prefix)
@@ -112,7 +105,7 @@ def merge_into(
         source = blank_partitions_as_null(frame, list(table.metadata().partition_columns))
         staged = write_data_files(source, FileWriterSpec(root=stage))
         if staged.rows == 0:
-            return DeltaRsOutcome(rows=0, detail={**detail, "note": "empty source: nothing merged"})
+            return LoadResult(target=label, rows_written=0, detail={**detail, "note": "empty source: nothing merged"})
         merger = table.merge(
             source=staged_reader(stage, staged),
             predicate=merge_predicate(keys),
@@ -134,4 +127,4 @@ def merge_into(
     ):
         if name in metrics:
             detail[name.removeprefix("num_target_")] = metrics[name]
-    return DeltaRsOutcome(rows=staged.rows, detail={**detail, **delta_rs.table_summary(table)})
+    return LoadResult(target=label, rows_written=staged.rows, detail={**detail, **delta_rs.table_summary(table)})

@@ -1,7 +1,7 @@
 """The driver side of the delta-rs DELTA writer: write modes as one Delta commit over files Spark tasks wrote.
 
 Every mode first lets the Spark tasks write their Parquet files into the table directory
-(`dwh.strategies.loaders.delta.files`), then commits ONE transaction with delta-rs:
+(`files`), then commits ONE transaction with delta-rs:
 
   new table       ``create_table_with_add_actions`` (any mode)
   append          add the files
@@ -11,7 +11,7 @@ Every mode first lets the Spark tasks write their Parquet files into the table d
                   Spark (copy-on-write), so only the window's rows go. A new row outside the
                   window fails the load before the commit, as Delta's replaceWhere does.
   merge           delta-rs ``DeltaTable.merge`` on ``keys`` (update all columns of matching rows,
-                  insert the rest), the source streamed from Spark (`dwh.strategies.loaders.delta.source`)
+                  insert the rest), the source streamed from Spark (`source`)
 
 Nothing is visible before the commit: a failed or killed load leaves the table at its previous
 version (orphan files are harmless; ``VACUUM`` removes them). Top-level ``timestamp_ntz`` columns
@@ -24,10 +24,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dwh.strategies import delta_rs
+from dwh.strategies.loaders.base import LoadResult
 from dwh.strategies.loaders.delta.files import (
     PARTITION_TYPES,
     FileWriterSpec,
@@ -36,18 +36,12 @@ from dwh.strategies.loaders.delta.files import (
     partition_text,
     write_data_files,
 )
+from dwh.strategies.loaders.delta.merge import merge_keys
+from dwh.strategies.loaders.delta.source import merge_into
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
     from pyspark.sql import DataFrame
-
-
-@dataclass
-class DeltaRsOutcome:
-    """What a delta-rs write committed."""
-
-    rows: int
-    detail: dict[str, Any]
 
 
 def prepare_frame(frame: DataFrame) -> DataFrame:
@@ -97,7 +91,7 @@ def _columns(schema_json: dict[str, Any]) -> dict[str, Any]:
 
 
 class DeltaRsWriter:
-    """Writes a prepared DataFrame to the Delta table at `path` in one delta-rs commit."""
+    """Writes a DataFrame to the Delta table at `path` in one delta-rs commit, reported as a load of `label`."""
 
     def __init__(self, *, path: str, partition_by: list[str] | None, label: str | None = None) -> None:
         self.path = path
@@ -105,9 +99,7 @@ class DeltaRsWriter:
         self.uri = delta_rs.delta_uri(path)
         self.partition_by = list(partition_by or [])
 
-    def write(
-        self, frame: DataFrame, *, mode: str, keys: list[str] | None, window: WindowCheck | None
-    ) -> DeltaRsOutcome:
+    def write(self, frame: DataFrame, *, mode: str, keys: list[str] | None, window: WindowCheck | None) -> LoadResult:
         """Apply `mode`; a table that does not exist yet is created from the rows whatever the mode."""
         frame = prepare_frame(frame)
         schema = delta_schema_json(frame)
@@ -115,14 +107,10 @@ class DeltaRsWriter:
             return self._create(frame, schema, window)
         table = delta_rs.open_table(self.path)
         if mode == "merge":
-            from dwh.strategies.loaders.delta.loader import merge_keys
-
             assert keys
             merge_keys(keys, list(_columns(schema_of(table))), f"DELTA {self.label}: the table")
         self._check_compatible(table, schema, overwrite=mode == "overwrite")
         if mode == "merge":
-            from dwh.strategies.loaders.delta.source import merge_into
-
             assert keys
             return merge_into(table, frame, keys, uri=self.uri, run_id=uuid.uuid4().hex[:12], label=self.label)
         if mode == "replace_window":
@@ -132,7 +120,7 @@ class DeltaRsWriter:
         self._commit(table, written.add_actions(), mode=mode, schema=schema)
         return self._outcome(written, table)
 
-    def _create(self, frame: DataFrame, schema: dict[str, Any], window: WindowCheck | None) -> DeltaRsOutcome:
+    def _create(self, frame: DataFrame, schema: dict[str, Any], window: WindowCheck | None) -> LoadResult:
         from deltalake import Schema
         from deltalake.transaction import create_table_with_add_actions
 
@@ -191,7 +179,7 @@ class DeltaRsWriter:
 
     def _replace_window(
         self, table: DeltaTable, frame: DataFrame, schema: dict[str, Any], window: WindowCheck
-    ) -> DeltaRsOutcome:
+    ) -> LoadResult:
         try:
             from deltalake.transaction import RemoveAction
         except ImportError:  # added to delta-rs's Python API in 2026 (tested with deltalake 1.6.6)
@@ -214,14 +202,15 @@ class DeltaRsWriter:
         ]  # fmt: skip
         self._commit(table, [*written.add_actions(), *kept.add_actions(), *removes], mode="append", schema=schema)
         outcome = self._outcome(written + kept, table)
-        outcome.rows = written.rows
+        outcome.rows_written = written.rows
         outcome.detail.update(files_removed=len(removes), rows_kept_from_rewritten_files=kept.rows)
         return outcome
 
-    def _outcome(self, written: WrittenFiles, table: DeltaTable, *, created: bool = False) -> DeltaRsOutcome:
+    def _outcome(self, written: WrittenFiles, table: DeltaTable, *, created: bool = False) -> LoadResult:
         table.update_incremental()
         detail = {"engine": "delta-rs", "files_added": len(written.files), "created": created}
-        return DeltaRsOutcome(rows=written.rows, detail={**detail, **delta_rs.table_summary(table)})
+        summary = {**detail, **delta_rs.table_summary(table)}
+        return LoadResult(target=self.label, rows_written=written.rows, detail=summary)
 
 
 def window_files(table: DeltaTable, window: WindowCheck) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from dwh.strategies.loaders.postgres.binary import HEADER, TRAILER, encode_batch
+
 if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
@@ -96,8 +98,6 @@ def copy_partition(batches: Iterator[pa.RecordBatch], plan: StagingPlan) -> Iter
     from psycopg import sql
     from psycopg.copy import QueuedLibpqWriter
     from pyspark import TaskContext
-
-    from dwh.strategies.loaders.postgres.binary import HEADER, TRAILER, encode_batch
 
     context = TaskContext.get()
     partition_id = context.partitionId() if context is not None else 0

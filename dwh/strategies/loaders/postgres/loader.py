@@ -36,7 +36,9 @@ from pydantic import Field, PositiveInt, model_validator
 from dwh.platforms.context import RunContext
 from dwh.strategies.connection import DatabaseConnection, Identifier, TableName, split_table_name
 from dwh.strategies.loaders.base import Loader, LoadResult
+from dwh.strategies.loaders.postgres import sql as q
 from dwh.strategies.loaders.postgres.copy import RetryPolicy, StagingPlan, connect, partition_table, stage_partitions
+from dwh.strategies.loaders.postgres.types import column_types, copy_ready, needs_text_cast, staging_types
 
 if TYPE_CHECKING:
     import psycopg
@@ -85,8 +87,6 @@ class PostgresLoader(DatabaseConnection, Loader):
 
     def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
         """Stage with COPY, then apply the mode in one transaction; staging is always dropped."""
-        from dwh.strategies.loaders.postgres.types import column_types, copy_ready, staging_types
-
         new_table_types = column_types(frame)
         staged_types = staging_types(frame)
         frame = copy_ready(frame)
@@ -140,9 +140,6 @@ class PostgresLoader(DatabaseConnection, Loader):
         prefix: str,
     ) -> TargetPlan:
         """Check the target and create the staging template; says whether to create the target and how to cast."""
-        from dwh.strategies.loaders.postgres import sql as q
-        from dwh.strategies.loaders.postgres.types import needs_text_cast
-
         existing = q.table_columns(conn, schema, table)
         if existing is not None:
             missing = [name for name in staged_types if name not in existing]
@@ -176,8 +173,6 @@ class PostgresLoader(DatabaseConnection, Loader):
         window: tuple[Any, Any] | None,
     ) -> dict[str, Any]:
         """The final transaction; returns rows written and what else it did."""
-        from dwh.strategies.loaders.postgres import sql as q
-
         schema, table = split_table_name(self.table)
         target = q.qualified(schema, table)
         tables = [partition_table(prefix, partition) for partition, rows in sorted(staged.items()) if rows]
@@ -219,8 +214,6 @@ class PostgresLoader(DatabaseConnection, Loader):
 
 def _claim_prefix(guard: psycopg.Connection) -> str:
     """A fresh staging prefix whose advisory lock `guard` now holds (marks this run's staging as live)."""
-    from dwh.strategies.loaders.postgres import sql as q
-
     for _ in range(8):  # a taken lock means a hash collision with a live run: another prefix avoids waiting
         prefix = f"dwh_stage_{uuid.uuid4().hex[:16]}"
         if q.hold_staging_lock(guard, prefix):
@@ -231,8 +224,6 @@ def _claim_prefix(guard: psycopg.Connection) -> str:
 def _sweep_stale_staging(guard: psycopg.Connection, schema: str, own_prefix: str) -> int:
     """Drop the staging tables in `schema` of runs that are gone; returns how many runs' tables were dropped."""
     import psycopg
-
-    from dwh.strategies.loaders.postgres import sql as q
 
     dropped = 0
     for prefix in q.stale_staging_prefixes(guard, schema, own_prefix):
@@ -251,8 +242,6 @@ def _sweep_stale_staging(guard: psycopg.Connection, schema: str, own_prefix: str
 
 def _drop_own_staging(guard: psycopg.Connection, schema: str, prefix: str) -> None:
     """Drop this run's staging tables; if that fails, the next load sweeps them (this run's lock ends with it)."""
-    from dwh.strategies.loaders.postgres import sql as q
-
     try:
         q.drop_staging(guard, schema, prefix)
     except Exception:  # never hide the load's own outcome behind a cleanup failure

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from dwh.strategies.loaders.postgres.binary import MAX_BINARY_DECIMAL_PRECISION
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.types import DataType
@@ -104,8 +106,6 @@ def column_types(frame: DataFrame, *, dialect: Dialect = "postgres") -> dict[str
 
 def staging_types(frame: DataFrame) -> dict[str, str]:
     """Column name -> staging column type (decimals wider than 18 digits as text, see `binary`)."""
-    from dwh.strategies.loaders.postgres.binary import MAX_BINARY_DECIMAL_PRECISION
-
     types = {}
     for field in frame.schema.fields:
         created = sql_type(field.dataType, column=field.name)  # refuses unsupported types by column name

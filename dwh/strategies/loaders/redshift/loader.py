@@ -32,12 +32,14 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_v
 from dwh.platforms.context import RunContext
 from dwh.strategies.connection import DatabaseConnection, Identifier, TableName, split_table_name
 from dwh.strategies.loaders.base import Loader, LoadResult
+from dwh.strategies.loaders.postgres.types import column_types
+from dwh.strategies.loaders.redshift import sql as q
+from dwh.strategies.loaders.redshift import staging as s3
+from dwh.strategies.loaders.redshift.api import DataApiRunner, DbApiRunner, SqlRunner
 from dwh.strategies.loaders.redshift.staging import S3Prefix
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-
-    from dwh.strategies.loaders.redshift.api import SqlRunner
 
 log = logging.getLogger(__name__)
 IAM_ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
@@ -110,8 +112,6 @@ class RedshiftLoader(DatabaseConnection, Loader):
 
     def runner(self) -> SqlRunner:
         """The configured way to run SQL on Redshift."""
-        from dwh.strategies.loaders.redshift.api import DataApiRunner, DbApiRunner
-
         if self.connection == "dbapi":
             return DbApiRunner(connect_kwargs=self.psycopg_kwargs(), attempts=self.retries)
         target = {"Database": self.database or ""}
@@ -128,10 +128,6 @@ class RedshiftLoader(DatabaseConnection, Loader):
 
     def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
         """Stage in S3, COPY, check, apply the mode in one transaction; always clean up."""
-        from dwh.strategies.loaders.postgres.types import column_types
-        from dwh.strategies.loaders.redshift import sql as q
-        from dwh.strategies.loaders.redshift import staging as s3
-
         schema, table = split_table_name(self.table)
         stage_schema = self.staging_schema or schema
         run_name = f"dwh-{re.sub(r'[^A-Za-z0-9_-]', '-', context.run_id)[:40]}-{uuid.uuid4().hex[:8]}"
@@ -172,8 +168,6 @@ class RedshiftLoader(DatabaseConnection, Loader):
 
     def _check(self, runner: SqlRunner, schema: str, staging: str, window: Any) -> int:
         """Rows staged; raises when merge keys repeat / are null or rows fall outside the window."""
-        from dwh.strategies.loaders.redshift import sql as q
-
         keys = self.keys if self.mode == "merge" and self.keys else ()
         row = runner.query_row(q.check_query(schema, staging, keys=keys, window=window))
         staged, bad = [*row, 0, 0][:2]
@@ -191,9 +185,6 @@ class RedshiftLoader(DatabaseConnection, Loader):
 
     def _clean_up(self, runner: SqlRunner, staging: tuple[str, str] | None, location: S3Prefix) -> None:
         """Drop the staging table (unless already dropped) and the run's S3 prefix; failures are only logged."""
-        from dwh.strategies.loaders.redshift import sql as q
-        from dwh.strategies.loaders.redshift import staging as s3
-
         if staging is not None:
             try:
                 runner.run_batch([q.drop_table(*staging)])

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dwh.strategies.loaders.postgres.types import sql_type
+
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame
@@ -171,8 +173,6 @@ def delete_prefix(location: S3Prefix) -> int:
 def parquet_ready(frame: DataFrame) -> DataFrame:
     """`frame` with nested columns as JSON text and all-null columns as strings (see `postgres.types`)."""
     from pyspark.sql import functions as F
-
-    from dwh.strategies.loaders.postgres.types import sql_type
 
     columns = []
     for field in frame.schema.fields:
