@@ -9,45 +9,24 @@ are their binary send forms, strings their UTF-8 bytes) and it halves the server
 
 Each task, in one transaction, drops and re-creates its table ``<prefix>_p<partition>`` from the
 run's template, then COPYs into it. A retried task therefore replaces its partition instead of
-adding to it, and a task that dies rolls back. Only connecting is retried here (tenacity, on
-`psycopg.OperationalError`); a failure mid-stream fails the task and Spark retries the task.
+adding to it, and a task that dies rolls back. Only connecting is retried here (`dwh.retry.RetryPolicy`:
+psycopg's ``OperationalError`` and other transient errors); a failure mid-stream fails the task and
+Spark retries the task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
+from dwh.retry import RetryPolicy
 from dwh.strategies.loaders.postgres.binary import HEADER, TRAILER, encode_batch
 
 if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
     from pyspark.sql import DataFrame
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently transient connection failures are retried."""
-
-    attempts: int = 5
-    max_wait_seconds: float = 10.0
-
-    def call(self, action: Callable[[], T]) -> T:
-        """Run `action`, retrying `psycopg.OperationalError` with exponential back-off."""
-        import psycopg
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
-        retrying = Retrying(
-            retry=retry_if_exception_type(psycopg.OperationalError),
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=0.5, max=self.max_wait_seconds),
-            reraise=True,
-        )
-        return retrying(action)
 
 
 def connect(connect_kwargs: dict[str, Any], retry: RetryPolicy, *, autocommit: bool = False) -> psycopg.Connection:
@@ -61,7 +40,7 @@ def connect(connect_kwargs: dict[str, Any], retry: RetryPolicy, *, autocommit: b
             conn.commit()
         return conn
 
-    return retry.call(attempt)
+    return retry.call(attempt, what="POSTGRES connect")
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, PositiveInt, model_validator
 
 from dwh.platforms.context import RunContext
+from dwh.retry import RetryPolicy
 from dwh.strategies.connection import DatabaseConnection, Identifier, TableName, split_table_name
 from dwh.strategies.loaders.base import Loader, LoadResult
 from dwh.strategies.loaders.postgres import sql as q
-from dwh.strategies.loaders.postgres.copy import RetryPolicy, StagingPlan, connect, partition_table, stage_partitions
+from dwh.strategies.loaders.postgres.copy import StagingPlan, connect, partition_table, stage_partitions
 from dwh.strategies.loaders.postgres.types import column_types, copy_ready, needs_text_cast, staging_types
 
 if TYPE_CHECKING:

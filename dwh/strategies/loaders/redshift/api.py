@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from dwh.retry import RetryPolicy
 from dwh.secrets import SCRUBBER
 
 TERMINAL = {"FINISHED", "FAILED", "ABORTED"}
@@ -83,15 +84,13 @@ class DbApiRunner:
     """A psycopg connection to Redshift (or any PostgreSQL-compatible server)."""
 
     def __init__(self, *, connect_kwargs: dict[str, Any], attempts: int) -> None:
-        from dwh.strategies.loaders.postgres.copy import RetryPolicy
-
         self.connect_kwargs = connect_kwargs
         self.retry = RetryPolicy(attempts=attempts)
 
     def _connect(self) -> Any:
         import psycopg
 
-        return self.retry.call(lambda: psycopg.connect(**self.connect_kwargs))
+        return self.retry.call(lambda: psycopg.connect(**self.connect_kwargs), what="REDSHIFT connect")
 
     def run_batch(self, statements: Sequence[str]) -> list[int]:
         """Run `statements` in one transaction (committed at the end, rolled back on any error)."""
