@@ -22,6 +22,8 @@ import pytest
 from dwh.devtools.local_postgres import LocalPostgres, free_port, start_local_postgres
 from dwh.secrets import SCRUBBER
 
+#: Fixtures of the stand-ins, available to every test by name.
+pytest_plugins = ["tests.stand_ins.jobs_api"]
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("DWH_WAREHOUSE_DIR", tempfile.mkdtemp(prefix="dwh-warehouse-"))
 

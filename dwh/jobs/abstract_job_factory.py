@@ -45,6 +45,8 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
     required_arguments: ClassVar[tuple[str, ...]] = ()
     #: Arguments the factory itself consumes (in `create_job`): not offered to `execute_job`, never "unused".
     factory_arguments: ClassVar[tuple[str, ...]] = ()
+    #: The validated config before its secrets were resolved (set by `run`; what a job may pass on to another).
+    declared_config: Any
     #: The invocation's keyword arguments, set by `run` before `create_job` (a factory may read its own).
     arguments: dict[str, Any]
 
@@ -82,6 +84,7 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
             config_hash=config_hash(config),
             platform_args=platform_args,
         )
+        self.declared_config = config  # as the user wrote it: secret references unresolved
         try:
             config = resolve_secrets(config)
         except ConfigError as exc:

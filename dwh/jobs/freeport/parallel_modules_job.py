@@ -21,7 +21,7 @@ from dwh.control.launches import launch_once
 from dwh.control.store import ControlStore
 from dwh.control.tracking import FAILED, FreeportTracking
 from dwh.jobs.abstract_job import AbstractJob
-from dwh.jobs.freeport.config import RELEASE_MODULE, ModuleConfig, ParallelModulesJobConfig, release_config_json
+from dwh.jobs.freeport.config import RELEASE_MODULE, ModuleConfig, ParallelModulesJobConfig
 from dwh.platforms.launchers.base import LaunchError
 from dwh.run_report import StepReport, summarize_error
 
@@ -38,8 +38,17 @@ class ModulesFailed(RuntimeError):
 class ParallelModulesJob(AbstractJob[ParallelModulesJobConfig]):
     """Builds every module concurrently and triggers one Freeport release per built module."""
 
-    def __init__(self, *, config: ParallelModulesJobConfig, context: Any, store: ControlStore, batch_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        config: ParallelModulesJobConfig,
+        context: Any,
+        store: ControlStore,
+        batch_id: str,
+        release_config: dict[str, Any],
+    ) -> None:
         super().__init__(config=config, context=context)
+        self.release_config = release_config
         self.store = store
         self.tracking = FreeportTracking(store)
         self.batch_id = batch_id
@@ -128,7 +137,7 @@ class ParallelModulesJob(AbstractJob[ParallelModulesJobConfig]):
             return None, {**run_values, name: module}
         import json
 
-        parameters = {"release_job": json.dumps(release_config_json(self.config), sort_keys=True)}
+        parameters = {"release_job": json.dumps(self.release_config, sort_keys=True)}
         return RELEASE_MODULE, {**parameters, **run_values, "freeport_module": module}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from dwh.errors import ConfigError
 from dwh.jobs.abstract_job_factory import AbstractJobFactory
 from dwh.jobs.freeport.common import batch_id, checked_name, open_tracking
-from dwh.jobs.freeport.config import ParallelModulesJobConfig
+from dwh.jobs.freeport.config import ParallelModulesJobConfig, release_config_json
 from dwh.jobs.freeport.parallel_modules_job import ParallelModulesJob
 from dwh.platforms.context import RunContext
 
@@ -36,7 +36,10 @@ class ParallelModulesJobFactory(AbstractJobFactory[ParallelModulesJobConfig]):
                 check_sql(context, module.sql, field=f"--{self.config_argument}: modules[{index}].sql")
         store = open_tracking(config.freeport, self.config_argument)
         batch = batch_id(self.arguments, context, demo_name)
-        return ParallelModulesJob(config=config, context=context, store=store, batch_id=batch)
+        release_config = release_config_json(self.declared_config)  # secrets as references, never their values
+        return ParallelModulesJob(
+            config=config, context=context, store=store, batch_id=batch, release_config=release_config
+        )
 
 
 def check_sql(context: RunContext, sql: str, *, field: str) -> None:
