@@ -36,11 +36,13 @@ LIBPQ_KEYWORDS = {
     "connectTimeout": "connect_timeout",
     "ApplicationName": "application_name",
 }
-_PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+#: PostgreSQL's identifier limit: it cuts longer names silently, which could merge two names into one.
+MAX_IDENTIFIER_BYTES = 63
+_PLAIN_IDENTIFIER = re.compile(rf"^[A-Za-z_][A-Za-z0-9_]{{0,{MAX_IDENTIFIER_BYTES - 1}}}$")
 
 
 def check_identifier(value: str) -> str:
-    """A plain SQL identifier (letters, digits, ``_``; at most 63 characters), else a ValueError."""
+    """A plain SQL identifier (letters, digits, ``_``; at most `MAX_IDENTIFIER_BYTES`), else a ValueError."""
     if not _PLAIN_IDENTIFIER.match(value):
         raise ValueError(f"{value!r} is not a plain identifier (letters, digits and _, not starting with a digit)")
     return value

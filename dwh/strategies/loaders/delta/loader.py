@@ -26,46 +26,33 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from dwh.platforms.context import RunContext
 from dwh.platforms.spark import spark_has_delta
-from dwh.strategies.loaders.base import Loader, LoadResult
+from dwh.strategies.loaders.base import Loader, LoadResult, PathOrTableTarget
 from dwh.strategies.loaders.delta.files import WindowCheck
 from dwh.strategies.loaders.delta.merge import merge_keys, merge_predicate
 from dwh.strategies.loaders.delta.writer import DeltaRsWriter
-from dwh.strategies.tables import CatalogTableName, ColumnName, Location, PathName, require_path, resolve_table
+from dwh.strategies.tables import ColumnName, Location, require_path
 from dwh.strategies.windows import window_column_type
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
-class DeltaLoader(Loader):
+class DeltaLoader(PathOrTableTarget, Loader):
     """Writes a Delta table through Spark Delta or, without it, streamed delta-rs commits."""
 
     kind: ClassVar[str] = "DELTA"
     strategy: Literal["DELTA"] = "DELTA"
-    mode: Literal["append", "overwrite", "replace_window", "merge"] = Field(description="How rows are written.")
-    path: PathName | None = Field(None, description="Table directory or URI (s3a://, abfss://, a local path).")
-    table: CatalogTableName | None = Field(None, description="Table name: catalog.schema.table or schema.table.")
     keys: list[ColumnName] | None = Field(None, description="Key columns for mode merge.")
     window_column: ColumnName | None = Field(None, description="Date/timestamp column for mode replace_window.")
     partition_by: list[ColumnName] | None = Field(None, description="Partition columns of a new table.")
 
-    @model_validator(mode="after")
-    def _one_target(self) -> DeltaLoader:
-        if bool(self.path) == bool(self.table):
-            raise ValueError("give exactly one of path or table")
-        return self
-
     def describe(self) -> str:
         """``DELTA <path or table> (<mode>)``."""
-        return f"DELTA {self.path or self.table} ({self.mode})"
-
-    def target(self, context: RunContext) -> Location:
-        """Where the table is on the run's platform."""
-        return Location(path=self.path) if self.path else resolve_table(str(self.table), context)
+        return f"DELTA {self.target_text()} ({self.mode})"
 
     def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
         """Write `frame` in this loader's mode, committed once."""

@@ -32,12 +32,12 @@ import uuid
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import unquote
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from dwh.platforms.context import RunContext
-from dwh.strategies.loaders.base import Loader, LoadResult
+from dwh.strategies.loaders.base import Loader, LoadResult, PathOrTableTarget
 from dwh.strategies.loaders.parquet.commit import HadoopFiles, TargetDir, commit, new_run_id, recover, visible
-from dwh.strategies.tables import CatalogTableName, ColumnName, Location, PathName, require_path, resolve_table
+from dwh.strategies.tables import ColumnName, require_path
 from dwh.strategies.windows import window_column_type
 
 if TYPE_CHECKING:
@@ -47,32 +47,24 @@ if TYPE_CHECKING:
 TargetState = Literal["absent", "empty", "rows"]
 
 
-class ParquetLoader(Loader):
+class ParquetLoader(PathOrTableTarget, Loader):
     """Writes a Parquet directory through a staged, journalled commit."""
 
     kind: ClassVar[str] = "PARQUET"
     strategy: Literal["PARQUET"] = "PARQUET"
     mode: Literal["append", "overwrite", "replace_window"] = Field(description="How rows are written.")
-    path: PathName | None = Field(None, description="Target directory or URI (s3a://, abfss://, a local path).")
-    table: CatalogTableName | None = Field(None, description="A table name whose directory is written.")
     window_column: ColumnName | None = Field(None, description="Date/timestamp column for mode replace_window.")
     partition_by: list[ColumnName] | None = Field(None, description="Partition columns (col=value directories).")
     compression: str = Field("snappy", description="Parquet compression codec.")
 
-    @model_validator(mode="after")
-    def _one_target(self) -> ParquetLoader:
-        if bool(self.path) == bool(self.table):
-            raise ValueError("give exactly one of path or table")
-        return self
-
     def describe(self) -> str:
         """``PARQUET <path or table> (<mode>)``."""
-        return f"PARQUET {self.path or self.table} ({self.mode})"
+        return f"PARQUET {self.target_text()} ({self.mode})"
 
     def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
         """Check the rows against the target, stage them, then commit them in this loader's mode."""
         spark = frame.sparkSession
-        location = Location(path=self.path) if self.path else resolve_table(str(self.table), context)
+        location = self.target(context)
         target = TargetDir(require_path(location, spark).rstrip("/"))
         window = None
         if self.mode == "replace_window":

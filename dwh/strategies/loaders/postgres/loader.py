@@ -35,7 +35,13 @@ from pydantic import Field, PositiveInt, model_validator
 
 from dwh.platforms.context import RunContext
 from dwh.retry import RetryPolicy
-from dwh.strategies.connection import DatabaseConnection, Identifier, TableName, split_table_name
+from dwh.strategies.connection import (
+    MAX_IDENTIFIER_BYTES,
+    DatabaseConnection,
+    Identifier,
+    TableName,
+    split_table_name,
+)
 from dwh.strategies.loaders.base import Loader, LoadResult
 from dwh.strategies.loaders.postgres import sql as q
 from dwh.strategies.loaders.postgres.copy import StagingPlan, connect, partition_table, stage_partitions
@@ -44,9 +50,6 @@ from dwh.strategies.loaders.postgres.types import column_types, copy_ready, need
 if TYPE_CHECKING:
     import psycopg
     from pyspark.sql import DataFrame
-
-#: PostgreSQL cuts longer identifiers silently, which could merge two columns into one name.
-MAX_IDENTIFIER_BYTES = 63
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,6 @@ class PostgresLoader(DatabaseConnection, Loader):
 
     kind: ClassVar[str] = "POSTGRES"
     strategy: Literal["POSTGRES"] = "POSTGRES"
-    mode: Literal["append", "overwrite", "replace_window", "merge"] = Field(description="How rows are written.")
     table: TableName = Field(description="Target table: table or schema.table (schema defaults to public).")
     keys: list[Identifier] | None = Field(None, description="Key columns for mode merge (need a unique index).")
     window_column: Identifier | None = Field(None, description="Date/timestamp column for mode replace_window.")
@@ -123,7 +125,7 @@ class PostgresLoader(DatabaseConnection, Loader):
         columns = list(frame.columns)
         too_long = [name for name in columns if len(name.encode()) > MAX_IDENTIFIER_BYTES]
         if too_long:
-            raise ValueError(f"POSTGRES: column names longer than 63 bytes: {', '.join(too_long)}")
+            raise ValueError(f"POSTGRES: column names longer than {MAX_IDENTIFIER_BYTES} bytes: {', '.join(too_long)}")
         needed = [*(self.keys or []), *([self.window_column] if self.window_column else [])]
         missing = [name for name in needed if name not in columns]
         if missing:

@@ -52,7 +52,6 @@ class RedshiftLoader(DatabaseConnection, Loader):
     default_scheme: ClassVar[str] = "redshift"
     connection_required: ClassVar[bool] = False
     strategy: Literal["REDSHIFT"] = "REDSHIFT"
-    mode: Literal["append", "overwrite", "replace_window", "merge"] = Field(description="How rows are written.")
     table: TableName = Field(description="Target table: table or schema.table (schema defaults to public).")
     keys: list[Identifier] | None = Field(None, description="Key columns for mode merge.")
     window_column: Identifier | None = Field(None, description="Date/timestamp column for mode replace_window.")
