@@ -28,21 +28,15 @@ from tests.strategies.file_cases import (
     loader_block,
     run_context,
 )
+from tests.strategies.loaders.configs import validated
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
-
-
-def loader(**block: Any) -> DeltaLoader:
-    """A validated DELTA loader."""
-    return validate_model(DeltaLoader, {"strategy": "DELTA", **block}, argument="--test")
 
 
 def load(spark: Any, path: str, rows: list[tuple[Any, ...]], mode: str, schema: str = SCHEMA, **extra: Any) -> Any:
     """Load `rows` into the table at `path`."""
     block = {**loader_block("DELTA", mode, path), **extra}
-    return loader(**{k: v for k, v in block.items() if k != "strategy"}).load(
-        spark.createDataFrame(rows, schema), run_context()
-    )
+    return validated(DeltaLoader, **block).load(spark.createDataFrame(rows, schema), run_context())
 
 
 def log_actions(path: str) -> list[dict[str, Any]]:
@@ -62,10 +56,10 @@ def version(path: str) -> int:
 
 def test_unsupported_mode_is_a_config_error_listing_the_modes() -> None:
     with pytest.raises(ConfigError) as caught:
-        loader(path="/x", mode="upsert")
+        validated(DeltaLoader, path="/x", mode="upsert")
     assert str(caught.value) == "--test: mode: 'upsert' is not one of append, overwrite, replace_window, merge"
     with pytest.raises(ConfigError, match="mode merge needs keys"):
-        loader(path="/x", mode="merge")
+        validated(DeltaLoader, path="/x", mode="merge")
 
 
 @pytest.mark.parametrize("partition_by", [None, ["day"]], ids=["unpartitioned", "partitioned_by_day"])
@@ -182,7 +176,9 @@ def test_an_empty_first_load_creates_the_table(spark: Any, tmp_path: Path) -> No
 
 
 def test_table_name_writes_the_warehouse_location(spark: Any) -> None:
-    loader(table="main.unity.loader_promos", mode="overwrite").load(spark.createDataFrame(OLD, SCHEMA), run_context())
+    validated(DeltaLoader, table="main.unity.loader_promos", mode="overwrite").load(
+        spark.createDataFrame(OLD, SCHEMA), run_context()
+    )
     assert delta_rows(f"{warehouse_dir(spark)}/main/unity/loader_promos") == sorted(OLD)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from dwh.config import validate_model
 from dwh.errors import ConfigError
 from dwh.strategies.loaders.parquet import ParquetLoader
 from dwh.strategies.loaders.parquet.commit import HadoopFiles, TargetDir, commit, recover
@@ -23,13 +22,9 @@ from tests.strategies.file_cases import (
     run_context,
     spark_rows,
 )
+from tests.strategies.loaders.configs import validated
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
-
-
-def loader(**block: Any) -> ParquetLoader:
-    """A validated PARQUET loader."""
-    return validate_model(ParquetLoader, {"strategy": "PARQUET", **block}, argument="--test")
 
 
 def load(spark: Any, path: str, rows: list[tuple[Any, ...]], mode: str, partition_by: list[str] | None = None) -> Any:
@@ -40,7 +35,7 @@ def load(spark: Any, path: str, rows: list[tuple[Any, ...]], mode: str, partitio
 def load_frame(frame: Any, path: str, mode: str, partition_by: list[str] | None = None) -> Any:
     """Load a DataFrame into the directory `path` (window column ``day`` for replace_window)."""
     block = {k: v for k, v in loader_block("PARQUET", mode, path, partition_by).items() if k != "strategy"}
-    return loader(**block).load(frame, run_context())
+    return validated(ParquetLoader, **block).load(frame, run_context())
 
 
 def rows(spark: Any, path: str) -> list[tuple[Any, ...]]:
@@ -67,7 +62,7 @@ def literal(value: Any) -> Any:
 
 def test_merge_is_not_a_parquet_mode() -> None:
     with pytest.raises(ConfigError) as caught:
-        loader(path="/x", mode="merge", keys=["id"])
+        validated(ParquetLoader, path="/x", mode="merge", keys=["id"])
     assert str(caught.value) == "--test: mode: 'merge' is not one of append, overwrite, replace_window"
 
 
@@ -117,7 +112,7 @@ def test_a_failing_spark_job_leaves_the_target_unchanged(spark: Any, tmp_path: P
         "name", F.when(F.col("id") == 5, F.raise_error(F.lit("boom"))).otherwise(F.col("name"))
     )
     with pytest.raises(Exception, match="boom"):
-        loader(path=target, mode="overwrite").load(broken, run_context())
+        validated(ParquetLoader, path=target, mode="overwrite").load(broken, run_context())
     assert rows(spark, target) == sorted(OLD)
     assert leftovers(tmp_path) == []
 
@@ -163,7 +158,7 @@ def test_append_adds_new_partition_directories(spark: Any, tmp_path: Path) -> No
 
 def test_table_name_writes_the_warehouse_directory(spark: Any) -> None:
     block = {"table": "main.stage.loader_promos", "mode": "overwrite"}
-    loader(**block).load(spark.createDataFrame(OLD, SCHEMA), run_context())
+    validated(ParquetLoader, **block).load(spark.createDataFrame(OLD, SCHEMA), run_context())
     assert rows(spark, f"{warehouse_dir(spark)}/main/stage/loader_promos") == sorted(OLD)
 
 
@@ -268,7 +263,7 @@ def test_replace_window_needs_a_date_or_timestamp_window_column(
     target = tmp_path / "t"
     block = {"path": str(target), "mode": "replace_window", "window_column": window_column}
     with pytest.raises(ValueError) as caught:
-        loader(**block).load(spark.createDataFrame(IN_WINDOW, SCHEMA), run_context())
+        validated(ParquetLoader, **block).load(spark.createDataFrame(IN_WINDOW, SCHEMA), run_context())
     assert str(caught.value) == f"PARQUET loader: {message}"
     assert not target.exists() and leftovers(tmp_path) == []
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from dwh.devtools.local_postgres import LocalPostgres
+from tests.strategies.loaders.postgres.database import query
 
 pytestmark = pytest.mark.integration
 
@@ -50,15 +51,6 @@ CHILD = textwrap.dedent(
     print(loader.load(frame, context), flush=True)
     """
 )
-
-
-def query(db: LocalPostgres, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    """Rows of `sql` on `db`."""
-    import psycopg
-
-    with psycopg.connect(db.conninfo, autocommit=True) as conn:
-        cursor = conn.execute(sql, params or None)
-        return cursor.fetchall() if cursor.description else []
 
 
 def wait_for(condition: Any, *, seconds: float, what: str, child: subprocess.Popen[bytes], log: Path) -> None:

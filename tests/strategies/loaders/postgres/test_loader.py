@@ -15,6 +15,7 @@ from dwh.errors import ConfigError
 from dwh.platforms.context import RunContext
 from dwh.strategies.loaders.postgres import PostgresLoader
 from tests.strategies.contexts import local_context
+from tests.strategies.loaders.postgres.database import query
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -45,22 +46,14 @@ def loader(db: LocalPostgres, **config: Any) -> PostgresLoader:
     return validate_model(PostgresLoader, block, argument="--test")
 
 
-def fetch(db: LocalPostgres, query: str) -> list[tuple[Any, ...]]:
-    """All rows of `query`."""
-    import psycopg
-
-    with psycopg.connect(db.conninfo) as conn:
-        return conn.execute(query).fetchall()
-
-
 def items(db: LocalPostgres) -> list[tuple[Any, ...]]:
     """The target's rows, ordered by id."""
-    return fetch(db, "SELECT id, name, day, amount FROM public.items ORDER BY id")
+    return query(db, "SELECT id, name, day, amount FROM public.items ORDER BY id")
 
 
 def staging_left(db: LocalPostgres) -> list[tuple[Any, ...]]:
     """Staging tables still in the database."""
-    return fetch(db, "SELECT relname FROM pg_class WHERE relname LIKE 'dwh_stage%'")
+    return query(db, "SELECT relname FROM pg_class WHERE relname LIKE 'dwh_stage%'")
 
 
 def seed(spark: Any, db: LocalPostgres, **config: Any) -> None:
@@ -99,7 +92,7 @@ def test_append_creates_the_table_with_the_documented_types(spark: Any, postgres
     assert result.rows_written == 3
     assert result.target == "public.t"
     types = dict(
-        fetch(
+        query(
             postgres_db,
             """
         SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
@@ -123,7 +116,7 @@ def test_append_creates_the_table_with_the_documented_types(spark: Any, postgres
         "arr": "jsonb",
         "st": "jsonb",
     }
-    first, second, third = fetch(postgres_db, "SELECT * FROM public.t ORDER BY b DESC NULLS LAST")
+    first, second, third = query(postgres_db, "SELECT * FROM public.t ORDER BY b DESC NULLS LAST")
     assert first == (
         True,
         1,
@@ -199,7 +192,7 @@ def test_merge_updates_changed_rows_inserts_new_ones_and_twice_is_the_same(
     assert items(postgres_db) == [OLD[0], batch[1], OLD[2], OLD[3], batch[2]]
     assert (first.rows_written, first.detail["rows_changed"]) == (3, 2)  # the unchanged row 1 is not rewritten
     assert (second.rows_written, second.detail["rows_changed"]) == (3, 0)
-    assert fetch(postgres_db, "SELECT contype FROM pg_constraint WHERE conrelid = 'public.items'::regclass") == [("p",)]
+    assert query(postgres_db, "SELECT contype FROM pg_constraint WHERE conrelid = 'public.items'::regclass") == [("p",)]
 
 
 def test_merge_on_a_table_without_a_unique_key_fails_before_writing(spark: Any, postgres_db: LocalPostgres) -> None:
@@ -232,7 +225,7 @@ def test_existing_column_types_are_kept(spark: Any, postgres_db: LocalPostgres) 
         [("6f1c1d1e-0000-4000-8000-000000000001", "abc", '{"k": [1, 2]}')], "id string, code string, doc string"
     )
     loader(postgres_db, mode="merge", keys=["id"], table="sales.orders").load(frame, run_context())
-    assert fetch(postgres_db, "SELECT id::text, code, doc, extra FROM sales.orders") == [
+    assert query(postgres_db, "SELECT id::text, code, doc, extra FROM sales.orders") == [
         ("6f1c1d1e-0000-4000-8000-000000000001", "abc", {"k": [1, 2]}, "x")
     ]
 
@@ -278,7 +271,7 @@ def test_a_too_long_value_for_varchar_fails_instead_of_being_cut(spark: Any, pos
     frame = spark.createDataFrame([("abcd",)], "code string")
     with pytest.raises(psycopg.errors.StringDataRightTruncation, match=r"too long for type character varying\(3\)"):
         loader(postgres_db, mode="append", table="codes").load(frame, run_context())
-    assert fetch(postgres_db, "SELECT * FROM public.codes") == []
+    assert query(postgres_db, "SELECT * FROM public.codes") == []
 
 
 def test_a_column_the_target_lacks_is_named(spark: Any, postgres_db: LocalPostgres) -> None:

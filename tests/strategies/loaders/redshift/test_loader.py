@@ -20,6 +20,7 @@ from dwh.platforms.context import RunContext
 from dwh.strategies.loaders.redshift import RedshiftLoader
 from dwh.strategies.loaders.redshift.api import DbApiRunner
 from tests.strategies.contexts import local_context
+from tests.strategies.loaders.postgres.database import query
 from tests.strategies.loaders.redshift.fake_data_api import FakeRedshiftDataApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
@@ -75,17 +76,9 @@ def loader(**config: Any) -> RedshiftLoader:
     return validate_model(RedshiftLoader, block, argument="--t")
 
 
-def fetch(db: LocalPostgres, query: str) -> list[tuple[Any, ...]]:
-    """All rows of `query`."""
-    import psycopg
-
-    with psycopg.connect(db.conninfo) as conn:
-        return conn.execute(query).fetchall()
-
-
 def promos(db: LocalPostgres) -> list[tuple[Any, ...]]:
     """The target's rows by id."""
-    return fetch(db, "SELECT id, name, day, amount FROM analytics.promos ORDER BY id")
+    return query(db, "SELECT id, name, day, amount FROM analytics.promos ORDER BY id")
 
 
 def leftovers(db: LocalPostgres) -> tuple[list[Any], list[str]]:
@@ -93,7 +86,7 @@ def leftovers(db: LocalPostgres) -> tuple[list[Any], list[str]]:
     import boto3
 
     objects = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="redshift/").get("Contents", [])
-    return fetch(db, "SELECT relname FROM pg_class WHERE relname LIKE 'dwh_stage%'"), [o["Key"] for o in objects]
+    return query(db, "SELECT relname FROM pg_class WHERE relname LIKE 'dwh_stage%'"), [o["Key"] for o in objects]
 
 
 def test_merge_sends_the_exact_sql_and_stages_the_rows_as_parquet(
