@@ -4,7 +4,10 @@
 2. start a throwaway PostgreSQL in ``.demo/pg`` when the server binaries exist (else skip that loader);
 3. write the job config to ``.demo/load_promos_job.json`` and run load_promos through the real
    ``generic_entry`` console script in a subprocess, exactly as Airflow would;
-4. print the run report (parsed from the job's ``run_report {json}`` log line) as a table.
+4. print the run report (parsed from the job's ``run_report {json}`` log line) as a table;
+5. run the Freeport flow (`dwh.demo.freeport`): three modules built concurrently, one release each
+   through the LOCAL launcher and the LAKEHOUSE client, SQLite tracking, the monitor's completion
+   notice and the tracking table (skip it with ``--no-freeport``).
 
 The job's full log goes to ``.demo/run.log``. Running it again gives the same tables: the Delta
 and PostgreSQL targets are merged on promo_id and the Parquet stage replaces the window.
@@ -22,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dwh.demo.freeport import run_freeport
 from dwh.demo.generate import generate
 from dwh.demo.report_table import Output, find_run_report, format_report
 from dwh.devtools.local_postgres import LocalPostgres, PostgresUnavailable, start_local_postgres
@@ -150,6 +154,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--end_date", type=dt.date.fromisoformat, default=dt.date(2025, 1, 8))
     parser.add_argument("--no-postgres", action="store_true", help="do not start PostgreSQL (skip that target)")
     parser.add_argument("--keep-postgres", action="store_true", help="leave the demo PostgreSQL running")
+    parser.add_argument("--no-freeport", action="store_true", help="skip the Freeport part (modules + releases)")
     return parser.parse_args(argv)
 
 
@@ -174,7 +179,11 @@ def main(argv: list[str] | None = None) -> int:
             return code or 1
         print(format_report(report, describe_outputs(base, postgres, keep_postgres=args.keep_postgres)))
         print(f"\nexit code {code}; full log: {base / 'run.log'}; config: {base / 'load_promos_job.json'}")
-        return code
+        if args.no_freeport:
+            return code
+        print("\n=== Freeport: modules in parallel, one asynchronous release each ===")
+        batch = f"demo-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}"
+        return code or run_freeport(base, entry_command(), batch)
     finally:
         if postgres is not None and not args.keep_postgres:
             postgres.stop()

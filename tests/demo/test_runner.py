@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from dwh.demo.freeport import MODULES
 from dwh.demo.report_table import Output, find_run_report, format_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +55,21 @@ def test_the_demo_runs_the_job_through_generic_entry_and_prints_the_report(demo_
     report = find_run_report((demo_dir / "run.log").read_text())
     assert report is not None and report["outcome"] == "succeeded"
     assert (demo_dir / "unity" / "promos" / "_delta_log").is_dir()
+    _assert_freeport_part(out, demo_dir)
+
+
+def _assert_freeport_part(out: str, demo_dir: Path) -> None:
+    """The Freeport flow: one notice naming every module, all rows completed, prod = the released sandbox."""
+    from deltalake import DeltaTable
+
+    assert re.search(r"^  Freeport promos_demo batch demo-[0-9T]+: 3 completed, 0 failed$", out, re.MULTILINE), out
+    for module in MODULES:
+        assert re.search(rf"^  {module} +completed +[0-9.]+  demo-", out, re.MULTILINE), module
+        sandbox = DeltaTable(str(demo_dir / "sandbox" / module)).to_pyarrow_table().to_pylist()
+        prod_path = demo_dir / "warehouse" / "spark_catalog" / "prod" / f"promos_demo_{module}"
+        prod = DeltaTable(str(prod_path)).to_pyarrow_table().to_pylist()
+        key = sorted(sandbox[0])[0]
+        assert sorted(prod, key=lambda r: str(r[key])) == sorted(sandbox, key=lambda r: str(r[key])), module
 
 
 def test_the_report_table_shows_steps_rules_and_outputs() -> None:
