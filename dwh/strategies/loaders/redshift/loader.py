@@ -85,6 +85,8 @@ class RedshiftLoader(DatabaseConnection, Loader):
 
     @model_validator(mode="after")
     def _connection_fields(self) -> RedshiftLoader:
+        # A validator, not a sub-model discriminated on `connection`: the block is flat (the documented shape),
+        # `connection` may be left out, and dbapi blocks may carry Data API keys today; a union would refuse those.
         if self.partition_by:
             raise ValueError("partition_by is not supported by REDSHIFT (use the table's sort/dist keys)")
         if self.connection == "dbapi":
