@@ -1,4 +1,7 @@
-"""The config of the three Freeport jobs: the shared ``freeport`` block, the modules, and the names they derive.
+"""The shared ``freeport`` block, the release and monitor configs, and the names they derive.
+
+The main job's modules are in `dwh.jobs.freeport.modules_config` (the release job, started once per
+module, imports no extractor or loader):
 
     {"modules": [{"name": "geo_analysis", "extractor_config": {...}, "sql": "SELECT ... FROM source",
                   "loader_config": {...}}, ...],
@@ -16,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 
 from dwh.config import StrictModel
 from dwh.config_tree import replace_leaves
@@ -25,9 +28,7 @@ from dwh.jobs.job_config import JobConfig
 from dwh.platforms.launchers.local import LocalLauncher
 from dwh.platforms.launchers.registry import LauncherConfig
 from dwh.secrets import is_reference
-from dwh.strategies.extractors.registry import ExtractorConfig
 from dwh.strategies.freeport.registry import FreeportClientConfig
-from dwh.strategies.loaders.registry import LoaderConfig
 from dwh.strategies.notifications import NotifierConfig
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -78,48 +79,6 @@ class FreeportConfig(StrictModel):
     def prod_table(self, demo_name: str, module: str) -> str:
         """``<prod_schema>.<demo_name>_<module>``."""
         return f"{self.prod_schema}.{demo_name}_{module}"
-
-
-class ModuleConfig(StrictModel):
-    """One module of the main job: extract -> optional SQL over view ``source`` -> load."""
-
-    name: str = Field(description="The module's name; its table is <demo_name>_<name>.")
-    extractor_config: ExtractorConfig
-    sql: str | None = Field(None, description="Spark SQL over the extracted frame, registered as view `source`.")
-    loader_config: LoaderConfig
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return check_name(value, "module name")
-
-    @property
-    def sandbox_table(self) -> str:
-        """What the loader writes: its ``table``, else its ``path``."""
-        return str(getattr(self.loader_config, "table", None) or getattr(self.loader_config, "path", None))
-
-
-class ParallelModulesJobConfig(JobConfig):
-    """``--parallel_modules_job``: the modules to build concurrently and the Freeport block."""
-
-    modules: list[ModuleConfig] = Field(min_length=1, description="The modules to build (at least one).")
-    max_parallel_modules: int = Field(4, ge=1, le=64, description="How many modules build at once.")
-    freeport: FreeportConfig = Field(default_factory=FreeportConfig)
-
-    @model_validator(mode="after")
-    def _unique_and_passable(self) -> ParallelModulesJobConfig:
-        names = [module.name for module in self.modules]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(f"module names must be unique: {', '.join(repeated)} given more than once")
-        if not self.freeport.launcher.predeployed:
-            literal = literal_secret_paths(self.freeport, "freeport")
-            if literal:
-                raise ValueError(
-                    f"{literal[0]}: a literal secret would be passed on the release job's command line; "
-                    "use a reference (env:, file:, databricks:, aws-secretsmanager:, aws-ssm:)"
-                )
-        return self
 
 
 class ReleaseJobConfig(JobConfig):

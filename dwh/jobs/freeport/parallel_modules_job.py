@@ -21,7 +21,8 @@ from dwh.control.launches import launch_once
 from dwh.control.store import ControlStore
 from dwh.control.tracking import FAILED, FreeportTracking
 from dwh.jobs.abstract_job import AbstractJob
-from dwh.jobs.freeport.config import RELEASE_MODULE, ModuleConfig, ParallelModulesJobConfig
+from dwh.jobs.freeport.config import RELEASE_MODULE
+from dwh.jobs.freeport.modules_config import ModuleConfig, ParallelModulesJobConfig
 from dwh.platforms.launchers.base import LaunchError
 from dwh.run_report import StepReport, summarize_error
 

@@ -14,7 +14,8 @@ from typing import Any
 from dwh.errors import ConfigError
 from dwh.jobs.abstract_job_factory import AbstractJobFactory
 from dwh.jobs.freeport.common import batch_id, checked_name, open_tracking
-from dwh.jobs.freeport.config import ParallelModulesJobConfig, release_config_json
+from dwh.jobs.freeport.config import release_config_json
+from dwh.jobs.freeport.modules_config import ParallelModulesJobConfig
 from dwh.jobs.freeport.parallel_modules_job import ParallelModulesJob
 from dwh.platforms.context import RunContext
 
