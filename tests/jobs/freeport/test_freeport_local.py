@@ -123,3 +123,24 @@ def test_a_killed_release_process_is_found_by_the_monitor(
     assert row.status == "failed"
     assert "process ended without an exit code" in (row.error_message or "")
     assert len(smtp_server.messages) == 1
+
+
+def test_a_module_that_fails_to_build_gets_no_release_and_the_others_do(
+    source_path: str, tmp_path: Path, http_api: FreeportApi, smtp_server: SmtpSink
+) -> None:
+    config = main_config(
+        tmp_path,
+        source_path,
+        client=http_client(http_api.base_url),
+        completion_notifications=[email_block(smtp_server)],
+    )
+    config["modules"][1]["sql"] = "SELECT no_such_column FROM source"  # parses; fails when the module runs
+    assert run_main(config, "b4") == 1
+    rows = tracking_rows(tmp_path, "b4")
+    assert sorted(rows) == ["geo_analysis", "top_products"]  # daily_totals: no row, no release
+    assert run_monitor(config, "--batch_id", "b4", "--wait_seconds", "60") == 1
+    assert {row.status for row in tracking_rows(tmp_path, "b4").values()} == {"completed"}
+    [notice] = smtp_server.messages
+    assert notice["Subject"] == "[dwh] Freeport demo batch b4: 2 completed, 1 failed"
+    assert "daily_totals: not built (no release)" in message_text(notice)
+    assert {m["deliverable"] for m in http_api.materializations()} == {"demo_geo_analysis", "demo_top_products"}
