@@ -64,6 +64,7 @@ class StrictModel(BaseModel):
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_RELATIVE_DAYS = re.compile(r"-([1-9][0-9]{0,3})d")
 
 
 class RunArguments(StrictModel):
@@ -72,6 +73,23 @@ class RunArguments(StrictModel):
     start_date: dt.date | None = Field(None, description="First day of the run window (ISO date, inclusive).")
     end_date: dt.date | None = Field(None, description="End of the run window (ISO date, exclusive).")
     created_by: str = Field("unknown", description="Who or what started the run (airflow, a user name, ...).")
+    attempt: int | None = Field(None, ge=1, description="This run's attempt number (1 = first), from the platform.")
+    max_attempts: int | None = Field(None, ge=1, description="How many attempts the platform makes (retries + 1).")
+    attempt_key: str | None = Field(
+        None, min_length=1, max_length=200, description="What every attempt of one run shares (default: the run id)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _relative_start(cls, data: Any) -> Any:
+        # A scheduler that can't do date arithmetic (Databricks) writes --start_date -1d: N days before --end_date.
+        if isinstance(data, dict) and isinstance(data.get("start_date"), str):
+            days = _RELATIVE_DAYS.fullmatch(data["start_date"])
+            end = data.get("end_date")
+            if days and isinstance(end, str) and _ISO_DATE.fullmatch(end):
+                start = dt.date.fromisoformat(end) - dt.timedelta(days=int(days.group(1)))
+                return {**data, "start_date": start.isoformat()}
+        return data
 
     @field_validator("start_date", "end_date", mode="before")
     @classmethod
@@ -89,6 +107,12 @@ class RunArguments(StrictModel):
     def _window_order(self) -> RunArguments:
         if self.start_date and self.end_date and self.end_date <= self.start_date:
             raise ValueError(f"--end_date {self.end_date} must be after --start_date {self.start_date}")
+        return self
+
+    @model_validator(mode="after")
+    def _attempts(self) -> RunArguments:
+        if self.attempt is not None and self.max_attempts is None:
+            raise ValueError("--attempt needs --max_attempts (how many attempts the platform makes)")
         return self
 
 

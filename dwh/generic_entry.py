@@ -41,9 +41,13 @@ required:
   --module_name MODULE      the job module, e.g. dwh.jobs.load_promos.load_promos_job_factory
                             (must start with an allowed prefix: dwh.jobs. or DWH_ALLOWED_MODULE_PREFIXES)
 framework arguments:
-  --start_date YYYY-MM-DD   first day of the run window (inclusive)
+  --start_date YYYY-MM-DD   first day of the run window (inclusive); -Nd: N days before --end_date
   --end_date YYYY-MM-DD     end of the run window (exclusive)
   --created_by NAME         who started the run (airflow, a user name, ...)
+  --attempt N               this attempt's number (1 = first), from the platform's retry counter
+  --max_attempts M          attempts the platform makes (retries + 1): a failed attempt before the
+                            last sends no failure notice; the last names every attempt's error
+  --attempt_key KEY         what all attempts of one run share (default: the platform's run id)
   --service_provider NAME   DATABRICKS | GLUE | EMR | EMR_SERVERLESS | LOCAL (default: detected;
                             or DWH_SERVICE_PROVIDER)
   --print_config_schema     print the JSON Schema of the job's config and exit

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: Keys generic_entry adds or consumes; never treated as the job's own arguments.
 FRAMEWORK_KEYS = frozenset({"service_provider", "has_spark", "platform_args", "print_config_schema"})
+#: Framework arguments that reach the job through its run context only (its attempt), never as kwargs.
+CONTEXT_ONLY_ARGUMENTS = frozenset({"attempt", "max_attempts", "attempt_key"})
 
 
 class AbstractJobFactory(ABC, Generic[ConfigT]):
@@ -83,6 +85,9 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
             created_by=run_args.created_by,
             config_hash=config_hash(config),
             platform_args=platform_args,
+            attempt=run_args.attempt,
+            max_attempts=run_args.max_attempts,
+            attempt_key=run_args.attempt_key,
         )
         self.declared_config = config  # as the user wrote it: secret references unresolved
         try:
@@ -110,7 +115,7 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
         offered.pop(self.config_argument, None)
         for name in self.factory_arguments:
             offered.pop(name, None)
-        offered.update(run_args.model_dump())
+        offered.update(run_args.model_dump(exclude=set(CONTEXT_ONLY_ARGUMENTS)))  # those are in job.context
         offered["service_provider"] = job.context.service_provider
         offered["has_spark"] = kwargs.get("has_spark", False)
         parameters = inspect.signature(job.execute_job).parameters

@@ -38,6 +38,10 @@ class RunContext:
     created_by: str = "unknown"
     config_hash: str = ""
     platform_args: dict[str, str] = field(default_factory=dict)
+    #: ``--attempt`` / ``--max_attempts`` / ``--attempt_key`` (None when the platform's retries are not declared).
+    attempt: int | None = None
+    max_attempts: int | None = None
+    attempt_key: str | None = None
     wheel_version: str = field(default_factory=wheel_version)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     _spark_provider: SparkSessionProvider | None = field(default=None, repr=False)
