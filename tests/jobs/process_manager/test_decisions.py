@@ -161,3 +161,16 @@ def test_job_parameters_that_are_not_an_object_put_the_row_in_error_without_a_ca
     assert manager.run() == 1
     assert manager.row("r1") == ("ERROR", None, None, 0, "job_parameters must be a JSON object, not list")
     assert [body["job_id"] for _, body in posts(manager)] == [56]
+
+
+def test_a_control_id_too_long_for_a_64_character_token_gets_its_stable_digest_form(manager: Manager) -> None:
+    long_id = "nightly_" + "x" * 70
+    manager.seed({"control_id": long_id, "job_id": 57})
+    assert manager.run() == 0
+    manager.sql("UPDATE public.mm_run_control SET state = 'WAITING', run_id = NULL")
+    assert manager.run() == 0  # as if the row's update had been lost: the same token again
+
+    tokens = [body["idempotency_token"] for _, body in posts(manager)]
+    assert len(tokens) == 2 and tokens[0] == tokens[1]
+    assert len(tokens[0]) == 64 and tokens[0].startswith(f"dwh-pm-{long_id}"[:47] + "-")
+    assert len(manager.api.runs) == 1
