@@ -47,9 +47,11 @@ class ParallelModulesJob(AbstractJob[ParallelModulesJobConfig]):
         store: ControlStore,
         batch_id: str,
         release_config: dict[str, Any],
+        trigger_releases: bool = True,
     ) -> None:
         super().__init__(config=config, context=context)
         self.release_config = release_config
+        self.trigger_releases = trigger_releases
         self.store = store
         self.tracking = FreeportTracking(store)
         self.batch_id = batch_id
@@ -108,6 +110,8 @@ class ParallelModulesJob(AbstractJob[ParallelModulesJobConfig]):
         row = self.tracking.row(self.batch_id, module.name)
         if row is not None and (row.run_id or row.terminal):
             return {"release": "already triggered", "release_status": row.status, "run_url": row.run_url}
+        if not self.trigger_releases:
+            return {"release": "left to the workflow's release task (--trigger_releases false)"}
         launcher = freeport.launcher
         job, parameters = self._release_invocation(module.name, demo_name, table_name)
         try:

@@ -1,7 +1,10 @@
 """Entry module of the Freeport main job.
 
     generic_entry --module_name dwh.jobs.freeport.parallel_modules_job_factory \\
-        --parallel_modules_job '<json>' --demo_name NAME [--batch_id ID]
+        --parallel_modules_job '<json>' --demo_name NAME [--batch_id ID] [--trigger_releases false]
+
+``--trigger_releases false`` builds the modules and writes their tracking rows but launches nothing: for a
+workflow whose own tasks run the releases (the seed's option B), so no release is started twice.
 
 Before any module runs: the config is validated (modules, unique names, the freeport block), every
 module's SQL is parsed, and the tracking store is opened; any problem is exit 2 naming the field.
@@ -27,7 +30,7 @@ class ParallelModulesJobFactory(AbstractJobFactory[ParallelModulesJobConfig]):
     config_argument = "parallel_modules_job"
     config_model = ParallelModulesJobConfig
     required_arguments = ("demo_name",)
-    factory_arguments = ("batch_id",)
+    factory_arguments = ("batch_id", "trigger_releases")
 
     def create_job(self, *, config: ParallelModulesJobConfig, context: RunContext) -> ParallelModulesJob:
         """Check names and SQL, open the tracking store, and hand the job its batch id."""
@@ -37,9 +40,17 @@ class ParallelModulesJobFactory(AbstractJobFactory[ParallelModulesJobConfig]):
                 check_sql(context, module.sql, field=f"--{self.config_argument}: modules[{index}].sql")
         store = open_tracking(config.freeport, self.config_argument)
         batch = batch_id(self.arguments, context, demo_name)
+        trigger = str(self.arguments.get("trigger_releases", "true")).lower()
+        if trigger not in ("true", "false"):
+            raise ConfigError(f"{trigger[:20]!r} is not true or false", field="--trigger_releases")
         release_config = release_config_json(self.declared_config)  # secrets as references, never their values
         return ParallelModulesJob(
-            config=config, context=context, store=store, batch_id=batch, release_config=release_config
+            config=config,
+            context=context,
+            store=store,
+            batch_id=batch,
+            release_config=release_config,
+            trigger_releases=trigger == "true",
         )
 
 

@@ -3,6 +3,7 @@ SQLite tracking, and the monitor's one completion notice delivered to a real aio
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -144,3 +145,17 @@ def test_a_module_that_fails_to_build_gets_no_release_and_the_others_do(
     assert notice["Subject"] == "[dwh] Freeport demo batch b4: 2 completed, 1 failed"
     assert "daily_totals: not built (no release)" in message_text(notice)
     assert {m["deliverable"] for m in http_api.materializations()} == {"demo_geo_analysis", "demo_top_products"}
+
+
+def test_trigger_releases_false_writes_the_rows_and_launches_nothing(
+    source_path: str, tmp_path: Path, http_api: FreeportApi
+) -> None:
+    from dwh.generic_entry import main
+
+    config = main_config(tmp_path, source_path, client=http_client(http_api.base_url))
+    argv = ["--module_name", "dwh.jobs.freeport.parallel_modules_job_factory", "--parallel_modules_job"]
+    argv += [json.dumps(config), "--demo_name", "demo", "--batch_id", "b5", "--trigger_releases", "false"]
+    assert main(argv) == 0
+    rows = tracking_rows(tmp_path, "b5")
+    assert sorted(rows) == sorted(MODULES) and {row.status for row in rows.values()} == {"pending"}
+    assert not (tmp_path / "runs").exists() and http_api.requests == []
