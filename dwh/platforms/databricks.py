@@ -10,10 +10,13 @@ host for five minutes before it says anything.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
+#: Hosts a workspace URL may name over plain http:// (local stand-ins in tests).
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: How long the SDK may retry 429/503/connection errors of one call before giving up.
 DEFAULT_RETRY_SECONDS = 60
 
@@ -42,3 +45,12 @@ def workspace_client(
 def run_page_url(host: str, job_id: int | str, run_id: int | str) -> str:
     """The UI link of a job run, for run reports and notices when the API gave none."""
     return f"{host.rstrip('/')}/jobs/{job_id}/runs/{run_id}"
+
+
+def workspace_url(value: str) -> str:
+    """``https://<workspace host>`` (http:// only for a local host) without path or query, else `ValueError`."""
+    parts = urlsplit(value.strip())
+    local = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
+    if not (parts.scheme == "https" or local) or not parts.hostname or parts.path.strip("/") or parts.query:
+        raise ValueError(f"{value!r} is not a workspace URL (https://<workspace host>)")
+    return f"{parts.scheme}://{parts.netloc}"

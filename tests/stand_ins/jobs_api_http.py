@@ -38,6 +38,8 @@ class JobsApiHandler(BaseHTTPRequestHandler):
     """One request: record it, wait the latency, answer a scripted fault or the service's answer."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two sends: without this, Nagle + delayed ACK hold each answer ~40 ms on loopback.
+    disable_nagle_algorithm = True
     timeout = 10  # an idle keep-alive connection is closed, so no handler thread lingers
 
     def do_GET(self) -> None:

@@ -19,19 +19,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from dwh.config import Secret, StrictModel
 from dwh.control.store import ControlStoreConfig
 from dwh.jobs.job_config import JobConfig
+from dwh.platforms.databricks import workspace_url
 from dwh.retry import RetryPolicy
 from dwh.secrets import is_reference
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 #: Hosts that may be reached over plain http (local stand-ins); every other workspace must be https.
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True)
@@ -70,11 +69,7 @@ class DatabricksWorkspaceConfig(StrictModel):
     @field_validator("host")
     @classmethod
     def _workspace_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        local = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
-        if not (parts.scheme == "https" or local) or not parts.hostname or parts.path.strip("/") or parts.query:
-            raise ValueError(f"{value!r} is not a workspace URL (https://<workspace host>)")
-        return f"{parts.scheme}://{parts.netloc}"
+        return workspace_url(value)
 
     @field_validator("token")
     @classmethod

@@ -26,12 +26,17 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal, TypeVar
-from urllib.parse import urlsplit
 
 from pydantic import Field, PositiveInt, PrivateAttr, field_validator, model_validator
 
 from dwh.config import Secret
-from dwh.platforms.databricks import DEFAULT_RETRY_SECONDS, DatabricksUnavailable, run_page_url, workspace_client
+from dwh.platforms.databricks import (
+    DEFAULT_RETRY_SECONDS,
+    DatabricksUnavailable,
+    run_page_url,
+    workspace_client,
+    workspace_url,
+)
 from dwh.platforms.launchers.base import LaunchedRun, Launcher, LaunchError, LaunchState, RunState, map_state
 from dwh.secrets import SCRUBBER, is_reference
 
@@ -40,7 +45,6 @@ T = TypeVar("T")
 #: Databricks' limit on idempotency_token.
 MAX_TOKEN_LENGTH = 64
 #: Hosts that may be reached over plain http (local stand-ins); every other host must be https.
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _SDK_CONFIG_SUFFIX = re.compile(r"\. Config: .*$", re.DOTALL)
 
@@ -131,11 +135,7 @@ class DatabricksLauncher(Launcher):
     @field_validator("host")
     @classmethod
     def _workspace_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        local = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
-        if not (parts.scheme == "https" or local) or not parts.hostname or parts.path.strip("/") or parts.query:
-            raise ValueError(f"{value!r} is not a workspace URL (https://<workspace host>)")
-        return f"{parts.scheme}://{parts.netloc}"
+        return workspace_url(value)
 
     @model_validator(mode="after")
     def _one_job_id(self) -> DatabricksLauncher:
