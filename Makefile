@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv airflow-venv system-deps demo test lint bench wheel clean
+.PHONY: help venv airflow-venv system-deps jvm-artifacts demo test lint bench wheel clean
 
 help:
 	@echo "make demo   run load_promos on generated sample data (local Spark, local files, offline)"
@@ -38,16 +38,23 @@ airflow-venv: $(AIRFLOW_STAMP)
 system-deps:
 	@bash scripts/ensure-system-deps.sh
 
-demo: venv system-deps
+# The JVM jars (Delta for the installed pyspark, the PostgreSQL JDBC driver, hadoop-aws + AWS SDK bundle),
+# fetched once with mvn into ~/.cache/dwh-jars (DWH_JARS_DIR); a re-run finds them there and asks no one.
+jvm-artifacts: venv
+	$(BIN)/python scripts/fetch_jvm_artifacts.py
+
+demo: venv system-deps jvm-artifacts
 	$(BIN)/python -m dwh.demo $(DEMO_ARGS)
 
 lint: venv
-	$(BIN)/ruff check dwh tests bench
-	$(BIN)/ruff format --check dwh tests bench
+	$(BIN)/ruff check dwh tests bench scripts
+	$(BIN)/ruff format --check dwh tests bench scripts
 	$(BIN)/mypy dwh
 
-test: venv airflow-venv system-deps lint
+# Two pytest processes (one JVM each): the suite on local Spark + delta-rs, then the Spark Delta lane.
+test: venv airflow-venv system-deps jvm-artifacts lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DWH_SPARK_DELTA=1 $(BIN)/python -m pytest tests/engines/delta $(DELTA_LANE_ARGS)
 
 bench: venv system-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,5 +1,5 @@
 """The platform's SparkSession, created lazily: Databricks' and EMR's active session, Glue's GlueContext,
-or a local builder (UTC, no UI, a warehouse dir, the JDBC and Delta jars when present).
+or a local builder (UTC, no UI, a warehouse dir, the JDBC driver; Delta and s3a jars when asked for).
 
 pyspark is imported only inside functions: importing this module costs nothing.
 """
@@ -67,7 +67,7 @@ def launched_by_spark_submit() -> bool:
 
 
 def local_session_builder(app_name: str = "dwh-local") -> Any:
-    """A `SparkSession.Builder` for local Spark: UTC, no UI, a warehouse dir, the Postgres JDBC jar."""
+    """A `SparkSession.Builder` for local Spark: UTC, no UI, a warehouse dir, the jars of `local_jars`."""
     from pyspark.sql import SparkSession
 
     # Python workers must run this interpreter (it has pyarrow/pandas), not the first python3 on PATH.
@@ -91,16 +91,52 @@ def local_session_builder(app_name: str = "dwh-local") -> Any:
     if (master or "local").startswith("local") and not launched_by_spark_submit():
         # A laptop/CI session: stay on loopback (a cluster master needs the real address).
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-    jars = [str(POSTGRES_JDBC_JAR)] if POSTGRES_JDBC_JAR.exists() else []
-    if os.environ.get("DWH_SPARK_DELTA_JARS"):
-        # Delta confs only when the Delta jars are really on the classpath (they come from Maven otherwise).
-        jars.append(os.environ["DWH_SPARK_DELTA_JARS"])
-        builder = builder.config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension").config(
-            "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+    jars, delta = local_jars()
+    if delta:
+        # The Delta confs only with the Delta jars on the classpath: without them the session would not start.
+        builder = (
+            builder.config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+            .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+            # Delta rebuilds a snapshot in 50 tasks by default: seconds of overhead on a laptop's table.
+            .config("spark.databricks.delta.snapshotPartitions", os.environ.get("DWH_SHUFFLE_PARTITIONS", "8"))
         )
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
     return builder
+
+
+def local_jars() -> tuple[list[str], bool]:
+    """The jars a local session puts on ``spark.jars``, and whether they include Spark Delta.
+
+    * the PostgreSQL JDBC driver: the cached one (`dwh.platforms.jvm_artifacts`), else Debian's
+      ``/usr/share/java/postgresql.jar``;
+    * Delta: ``DWH_SPARK_DELTA_JARS`` (comma-separated jars) when set; else, with ``DWH_SPARK_DELTA=1``,
+      the cached Delta jars matching the installed pyspark (a RuntimeError naming them when absent);
+    * ``DWH_SPARK_S3A=1``: the cached hadoop-aws + AWS SDK bundle, for ``s3a://`` paths (not by default:
+      the bundle is ~700 MB that every executor would fetch).
+    """
+    from dwh.platforms import jvm_artifacts
+
+    jars = [str(jar) for jar in jvm_artifacts.cached_jars(jvm_artifacts.postgres_group())]
+    if not jars and POSTGRES_JDBC_JAR.exists():
+        jars = [str(POSTGRES_JDBC_JAR)]
+    delta_jars = [jar for jar in os.environ.get("DWH_SPARK_DELTA_JARS", "").split(",") if jar.strip()]
+    if not delta_jars and _enabled("DWH_SPARK_DELTA"):
+        group = jvm_artifacts.delta_group()
+        delta_jars = [str(jar) for jar in jvm_artifacts.cached_jars(group)]
+        if not delta_jars:
+            raise RuntimeError(jvm_artifacts.missing_jars_message(group, "DWH_SPARK_DELTA=1"))
+    if _enabled("DWH_SPARK_S3A"):
+        group = jvm_artifacts.s3a_group()
+        s3a_jars = [str(jar) for jar in jvm_artifacts.cached_jars(group)]
+        if not s3a_jars:
+            raise RuntimeError(jvm_artifacts.missing_jars_message(group, "DWH_SPARK_S3A=1"))
+        jars += s3a_jars
+    return jars + delta_jars, bool(delta_jars)
+
+
+def _enabled(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def spark_has_delta(spark: SparkSession) -> bool:
@@ -111,7 +147,9 @@ def spark_has_delta(spark: SparkSession) -> bool:
     if jvm is None:  # Spark Connect: the server side decides; Databricks serverless has Delta
         return True
     try:
-        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")
+        # Through the context class loader: jars on spark.jars are not on the system class path.
+        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable", False, loader)
     except Exception:
         return False
     return True

@@ -1,0 +1,91 @@
+"""A canonical dump of load_promos' three targets, compared byte for byte between engines and lanes.
+
+Each target is read by its own client, independently of our loaders: the Delta table by delta-rs, the Parquet
+stage by pyarrow (hive partitions typed), PostgreSQL by psycopg. The dump lists each target's column types,
+then its rows as sorted JSON lines: timestamps in ISO form with their offset (a naive one shows as naive),
+floats as Python writes them. ``loaded_at`` is the run's own clock: its type is dumped, and its value only as
+whether it is one instant shared by every row and target (a naive value taken as UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from dwh.devtools.local_postgres import LocalPostgres
+
+RUN_CLOCK = "loaded_at"
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return value if value is None or isinstance(value, (str, int, bool)) else str(value)
+
+
+def _section(title: str, types: dict[str, str], rows: list[dict[str, Any]]) -> tuple[list[str], set[Any]]:
+    lines = [f"== {title}", "types " + json.dumps(types)]
+    clocks = {row.get(RUN_CLOCK) for row in rows}
+    body = [json.dumps({k: _value(v) for k, v in row.items() if k != RUN_CLOCK}, sort_keys=True) for row in rows]
+    return [*lines, *sorted(body)], clocks
+
+
+def delta_section(path: Path) -> tuple[list[str], set[Any]]:
+    """The Delta table, read by delta-rs."""
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(path)).to_pyarrow_table()
+    return _section("unity (DELTA)", {f.name: str(f.type) for f in table.schema}, table.to_pylist())
+
+
+def parquet_section(path: Path, partition_column: str = "load_window_start") -> tuple[list[str], set[Any]]:
+    """The Parquet stage, read by pyarrow with its hive partition column as a date."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    partitioning = ds.partitioning(pa.schema([(partition_column, pa.date32())]), flavor="hive")
+    table = ds.dataset(str(path), format="parquet", partitioning=partitioning).to_table()
+    return _section("stage (PARQUET)", {f.name: str(f.type) for f in table.schema}, table.to_pylist())
+
+
+def postgres_section(postgres: LocalPostgres, table: str) -> tuple[list[str], set[Any]]:
+    """The PostgreSQL table, read by psycopg (types from information_schema)."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    schema, name = table.split(".")
+    with psycopg.connect(postgres.conninfo, row_factory=dict_row) as conn:
+        columns = conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (schema, name),
+        ).fetchall()
+        rows = list(conn.execute(f"SELECT * FROM {table}").fetchall())
+    return _section(f"redshift (POSTGRES {table})", {c["column_name"]: c["data_type"] for c in columns}, rows)
+
+
+def _utc(value: Any) -> Any:
+    # A naive value is UTC wall time (Spark's INT96 Parquet timestamps read back naive); its type is in the dump.
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def canonical_dump(unity: Path, stage: Path, postgres: LocalPostgres, table: str) -> str:
+    """The three targets as one text; the last line says whether ``loaded_at`` is one instant everywhere."""
+    lines: list[str] = []
+    clocks: set[Any] = set()
+    for section, section_clocks in (
+        delta_section(unity),
+        parquet_section(stage),
+        postgres_section(postgres, table),
+    ):
+        lines += section
+        clocks |= {_utc(clock) for clock in section_clocks}
+    one_instant = len(clocks) == 1 and all(isinstance(clock, dt.datetime) for clock in clocks)
+    lines.append(f"== {RUN_CLOCK}: one instant in every row and target: {one_instant}")
+    return "\n".join(lines) + "\n"
