@@ -32,8 +32,13 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+_TERMINATED: list[int] = []
+
+
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    # SystemExit unwinds through the finally below, so a terminated run still records its code (128 + signal).
+    # SystemExit unwinds through the finally below, so a terminated run still records its code (128 + signal);
+    # the signal is remembered too, in case library code on the way swallows the SystemExit.
+    _TERMINATED.append(signum)
     raise SystemExit(128 + signum)
 
 
@@ -66,6 +71,8 @@ def main(args: Sequence[str] | None = None) -> int:
     code = 1
     try:
         code = run_entry(argv)
+        if _TERMINATED:
+            code = 128 + _TERMINATED[0]
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
