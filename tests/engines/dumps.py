@@ -65,7 +65,7 @@ def postgres_section(postgres: LocalPostgres, table: str) -> tuple[list[str], se
             (schema, name),
         ).fetchall()
         rows = list(conn.execute(f"SELECT * FROM {table}").fetchall())
-    return _section(f"redshift (POSTGRES {table})", {c["column_name"]: c["data_type"] for c in columns}, rows)
+    return _section("redshift (POSTGRES)", {c["column_name"]: c["data_type"] for c in columns}, rows)
 
 
 def _utc(value: Any) -> Any:
