@@ -6,6 +6,8 @@ error (a re-run of the same attempt number); DWH_CONTROL_URL selects the store, 
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 import pytest
@@ -40,5 +42,7 @@ def test_dwh_control_url_selects_the_store(store_spec: dict[str, Any], monkeypat
 
 def test_a_bad_control_url_is_one_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DWH_CONTROL_URL", "sqlite:////nonexistent-dir/x.db")
-    with pytest.raises(ConfigError, match="DWH_CONTROL_URL.url: cannot open sqlite:////nonexistent-dir/x.db"):
+    with pytest.raises(
+        ConfigError, match=re.escape("DWH_CONTROL_URL.url: cannot open sqlite:////nonexistent-dir/x.db")
+    ):
         open_attempt_store()
