@@ -7,7 +7,6 @@ error (a re-run of the same attempt number); DWH_CONTROL_URL selects the store, 
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 import pytest
