@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +35,58 @@ def _section(title: str, types: dict[str, str], rows: list[dict[str, Any]]) -> t
     return [*lines, *sorted(body)], clocks
 
 
-def delta_section(path: Path) -> tuple[list[str], set[Any]]:
+@dataclass(frozen=True)
+class S3Access:
+    """How the readers reach an S3 endpoint (moto's) for ``s3a://`` targets."""
+
+    endpoint: str
+    key: str = "testing"
+    secret: str = "testing"
+    region: str = "us-east-1"
+
+    def delta_options(self) -> dict[str, str]:
+        """delta-rs storage options."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": self.key,
+            "AWS_SECRET_ACCESS_KEY": self.secret,
+            "AWS_REGION": self.region,
+        }
+
+    def filesystem(self) -> Any:
+        """A pyarrow S3 filesystem on the endpoint."""
+        from pyarrow import fs
+
+        scheme, host = self.endpoint.split("://", 1)
+        return fs.S3FileSystem(
+            access_key=self.key, secret_key=self.secret, region=self.region, endpoint_override=host, scheme=scheme
+        )
+
+
+def _s3(uri: str) -> str:
+    return "s3://" + uri.split("://", 1)[1] if uri.startswith("s3a://") else uri
+
+
+def delta_section(path: Path | str, s3: S3Access | None = None) -> tuple[list[str], set[Any]]:
     """The Delta table, read by delta-rs."""
     from deltalake import DeltaTable
 
-    table = DeltaTable(str(path)).to_pyarrow_table()
+    table = DeltaTable(_s3(str(path)), storage_options=s3.delta_options() if s3 else None).to_pyarrow_table()
     return _section("unity (DELTA)", {f.name: str(f.type) for f in table.schema}, table.to_pylist())
 
 
-def parquet_section(path: Path, partition_column: str = "load_window_start") -> tuple[list[str], set[Any]]:
-    """The Parquet stage, read by pyarrow with its hive partition column as a date."""
+def parquet_section(
+    path: Path | str, s3: S3Access | None = None, partition_column: str = "load_window_start"
+) -> tuple[list[str], set[Any]]:
+    """The Parquet stage, read by pyarrow with its hive partition column as a date (``_``/``.`` files skipped)."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     partitioning = ds.partitioning(pa.schema([(partition_column, pa.date32())]), flavor="hive")
-    table = ds.dataset(str(path), format="parquet", partitioning=partitioning).to_table()
+    source = str(path).split("://", 1)[1] if s3 else str(path)
+    filesystem = s3.filesystem() if s3 else None
+    table = ds.dataset(source, format="parquet", partitioning=partitioning, filesystem=filesystem).to_table()
     return _section("stage (PARQUET)", {f.name: str(f.type) for f in table.schema}, table.to_pylist())
 
 
@@ -75,13 +113,18 @@ def _utc(value: Any) -> Any:
     return value
 
 
-def canonical_dump(unity: Path, stage: Path, postgres: LocalPostgres, table: str) -> str:
-    """The three targets as one text; the last line says whether ``loaded_at`` is one instant everywhere."""
+def canonical_dump(
+    unity: Path | str, stage: Path | str, postgres: LocalPostgres, table: str, s3: S3Access | None = None
+) -> str:
+    """The three targets as one text; the last line says whether ``loaded_at`` is one instant everywhere.
+
+    `unity` and `stage` are local paths, or ``s3a://`` URIs read through `s3`.
+    """
     lines: list[str] = []
     clocks: set[Any] = set()
     for section, section_clocks in (
-        delta_section(unity),
-        parquet_section(stage),
+        delta_section(unity, s3),
+        parquet_section(stage, s3),
         postgres_section(postgres, table),
     ):
         lines += section

@@ -1,0 +1,93 @@
+"""load_promos on ``s3a://`` paths against moto's S3: Spark through hadoop-aws, Delta through Spark Delta.
+
+The lane's session carries the cached hadoop-aws + AWS SDK bundle (``DWH_SPARK_S3A=1``, set by this directory's
+conftest); the S3A confs of PLATFORMS.md point it at moto. The source is a Parquet file put with boto3, the
+DELTA and PARQUET targets are ``s3a://`` URIs, PostgreSQL stays local. The targets are read back by delta-rs
+and pyarrow over S3 (not through Spark), and their canonical dump must equal a run on local paths.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dwh.devtools.local_postgres import LocalPostgres
+from dwh.jobs.load_promos.load_promos_job_factory import main
+from tests.engines.dumps import S3Access, canonical_dump
+from tests.jobs.load_promos.conftest import Targets, arrow_input, job_kwargs, write_source
+from tests.jobs.load_promos.promo_cases import INPUT_ROWS
+
+pytestmark = [pytest.mark.integration, pytest.mark.spark]
+
+
+@pytest.fixture
+def s3a_spark(delta_spark: Any, aws_env: str) -> Any:
+    """The lane's session with its S3A file system pointed at moto (PLATFORMS.md's confs)."""
+    hadoop = delta_spark._jsc.hadoopConfiguration()
+    settings = {
+        "fs.s3a.endpoint": aws_env,
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": "false",
+        "fs.s3a.access.key": "testing",
+        "fs.s3a.secret.key": "testing",
+        "fs.s3a.endpoint.region": "us-east-1",
+    }
+    for key, value in settings.items():
+        hadoop.set(key, value)
+    return delta_spark
+
+
+def put_source(bucket: str) -> dict[str, Any]:
+    """INPUT_ROWS as one Parquet object under ``s3://bucket/promos/``; the extractor_config reading it via s3a."""
+    import boto3
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(arrow_input(INPUT_ROWS), buffer)
+    boto3.client("s3").put_object(Bucket=bucket, Key="promos/part-0.parquet", Body=buffer.getvalue())
+    return {"strategy": "PARQUET", "source_table": f"s3a://{bucket}/promos/"}
+
+
+def s3a_config(bucket: str, source: dict[str, Any], postgres: LocalPostgres, table: str) -> dict[str, Any]:
+    """load_promos writing its DELTA and PARQUET targets under ``s3a://bucket/``."""
+    config = Targets(unity=Path("unused"), stage=Path("unused"), postgres=postgres).config(source)
+    config["unity_loader_config"]["path"] = f"s3a://{bucket}/unity/promos"
+    config["stage_loader_config"]["path"] = f"s3a://{bucket}/stage/promos"
+    config["redshift_loader_config"]["table"] = table
+    return config
+
+
+def test_load_promos_on_s3a_equals_the_run_on_local_paths(
+    s3a_spark: Any, aws_env: str, tmp_path: Path, postgres_db: LocalPostgres
+) -> None:
+    import boto3
+
+    bucket = f"lake-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    config = s3a_config(bucket, put_source(bucket), postgres_db, "public.promos_s3a")
+
+    result = main(**job_kwargs(config))
+    rerun = main(**job_kwargs(config))  # merge + replace_window on S3: the same rows again
+
+    keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
+    assert "unity/promos/_delta_log/00000000000000000000.json" in keys
+    assert "unity/promos/_delta_log/00000000000000000001.json" in keys  # the re-run's commit
+    assert any(key.startswith("stage/promos/load_window_start=2025-01-01/") for key in keys)
+    assert result["rows_written"] == rerun["rows_written"] == {"unity": 6, "stage": 6, "redshift": 6}
+    s3 = S3Access(endpoint=aws_env)
+    on_s3 = canonical_dump(config["unity_loader_config"]["path"], config["stage_loader_config"]["path"],
+                           postgres_db, "public.promos_s3a", s3)  # fmt: skip
+
+    local = Targets(unity=tmp_path / "unity", stage=tmp_path / "stage", postgres=postgres_db)
+    local_config = local.config(write_source("PARQUET", INPUT_ROWS, tmp_path, postgres_db))
+    local_config["redshift_loader_config"]["table"] = "public.promos_local"
+    main(**job_kwargs(local_config))
+    on_disk = canonical_dump(local.unity, local.stage, postgres_db, "public.promos_local")
+
+    assert on_s3 == on_disk
+    assert on_s3.count('"promo_id": "P01"') == 3
+    assert on_s3.endswith("one instant in every row and target: True\n")
