@@ -2,13 +2,16 @@
 
 `DataApiRunner` sends a list of statements with ``batch_execute_statement``, which Redshift runs as
 ONE transaction, and polls ``describe_statement`` until it is FINISHED (or FAILED / ABORTED, which
-raise with Redshift's error text). `DbApiRunner` runs the same list on a psycopg connection inside
-one transaction (Redshift speaks the PostgreSQL protocol). Both return the affected rows of each
+raise with Redshift's error text); one still running after ``timeout_seconds`` is cancelled and
+waited for until it ended (ABORTED raises TimeoutError; FINISHED in the meantime counts as done).
+`DbApiRunner` runs the same list on a psycopg connection inside one transaction (Redshift speaks the
+PostgreSQL protocol). Both return the affected rows of each
 statement, so the loader can report the rows its INSERT wrote.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -17,6 +20,9 @@ from dwh.retry import RetryPolicy
 from dwh.secrets import SCRUBBER
 
 TERMINAL = {"FINISHED", "FAILED", "ABORTED"}
+#: How long to wait, after cancelling a statement, for Redshift to report it ended.
+CANCEL_WAIT_SECONDS = 60.0
+log = logging.getLogger(__name__)
 
 
 class SqlRunner(Protocol):
@@ -65,13 +71,42 @@ class DataApiRunner:
             if status == "FINISHED":
                 return described
             if status in TERMINAL:
-                error = SCRUBBER.scrub(str(described.get("Error") or "no error text"))
-                raise RuntimeError(f"Redshift statement {status}: {error.splitlines()[0] if error else ''}")
+                raise RuntimeError(f"Redshift statement {status}: {_first_line(described)}")
             if time.monotonic() > deadline:
-                self.client.cancel_statement(Id=statement_id)
-                raise TimeoutError(f"Redshift statement still {status} after {self.timeout_seconds:.0f} s; cancelled")
+                return self._cancel(statement_id, str(status))
             time.sleep(delay)
             delay = min(delay * 2, self.poll_seconds)
+
+    def _cancel(self, statement_id: str, status: str) -> dict[str, Any]:
+        """Cancel a statement that outlived `timeout_seconds`, then wait until Redshift says how it ended.
+
+        A statement can finish between the last poll and the cancel (the service then refuses the cancel):
+        its work is committed, so it is returned as finished rather than reported as a timeout.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.cancel_statement(Id=statement_id)
+        except ClientError as error:
+            log.info("cancel_statement refused (%s); reading the statement's end", error.response["Error"]["Code"])
+        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+        while True:
+            described: dict[str, Any] = self.client.describe_statement(Id=statement_id)
+            ended = described.get("Status")
+            if ended == "FINISHED":
+                return described
+            if ended in TERMINAL or time.monotonic() > deadline:
+                state = f"{ended}: {_first_line(described)}" if ended in TERMINAL else f"still {ended}"
+                raise TimeoutError(
+                    f"Redshift statement still {status} after {self.timeout_seconds:g} s; cancelled ({state})"
+                )
+            time.sleep(min(0.2, self.poll_seconds))
+
+
+def _first_line(described: dict[str, Any]) -> str:
+    """The first line of a described statement's error, secrets scrubbed."""
+    error = SCRUBBER.scrub(str(described.get("Error") or "no error text"))
+    return error.splitlines()[0] if error else ""
 
 
 def _sub_index(sub_id: str) -> int:

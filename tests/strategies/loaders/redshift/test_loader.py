@@ -1,14 +1,14 @@
-"""REDSHIFT loader: real Spark stages Parquet in moto's S3; the Data API is `fake_data_api` over PostgreSQL.
+"""REDSHIFT loader through the Data API: real Spark stages Parquet in moto's S3; the Data API is `fake_data_api`.
 
-The tests assert the exact SQL the loader sends, the Parquet it staged (read back from S3 with
-pyarrow), the rows the target ends with, and that staging table and S3 prefix are gone afterwards.
+The tests assert the exact SQL the loader sends, the statuses it polled through, the Parquet the double's
+COPY read back from S3 (checked against the staging table as Redshift checks it), the rows the target
+ends with, and that staging table and S3 prefix are gone afterwards.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,15 +18,13 @@ from dwh.devtools.local_postgres import LocalPostgres
 from dwh.errors import ConfigError
 from dwh.platforms.context import RunContext
 from dwh.strategies.loaders.redshift import RedshiftLoader
-from dwh.strategies.loaders.redshift.api import DbApiRunner
 from tests.strategies.contexts import local_context
 from tests.strategies.loaders.postgres.database import query
+from tests.strategies.loaders.redshift.doubles import BUCKET, ROLE
 from tests.strategies.loaders.redshift.fake_data_api import FakeRedshiftDataApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
-BUCKET = "stage-bucket"
-ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"
 SCHEMA = "id long, name string, day date, amount double"
 OLD = [
     (1, "one", dt.date(2025, 1, 1), 1.0),
@@ -34,24 +32,6 @@ OLD = [
     (3, "three", dt.date(2025, 1, 3), 3.0),
 ]
 COLUMNS = '"id", "name", "day", "amount"'
-
-
-@pytest.fixture
-def redshift(
-    postgres_db: LocalPostgres, aws_env: str, httpserver: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FakeRedshiftDataApi]:
-    """The Data API stand-in on a local HTTP server, an S3 bucket in moto, schema ``analytics``."""
-    import boto3
-    import psycopg
-
-    fake = FakeRedshiftDataApi(postgres_db.conninfo)
-    httpserver.expect_request("/", method="POST").respond_with_handler(fake.handle)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_REDSHIFT_DATA", httpserver.url_for("/"))
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
-    with psycopg.connect(postgres_db.conninfo, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA analytics")
-    yield fake
-    httpserver.clear()
 
 
 def run_context(start: dt.date | None = None, end: dt.date | None = None) -> RunContext:
@@ -122,9 +102,12 @@ def test_merge_sends_the_exact_sql_and_stages_the_rows_as_parquet(
         "analytics-cluster",
         "loader",
     )
-    staged = redshift.copied[0]
-    assert [str(t) for t in staged.schema.types] == ["int64", "string", "date32[day]", "double"]
-    assert sorted(tuple(row.values()) for row in staged.to_pylist()) == OLD
+    assert {tuple(str(t) for t in part.schema.types) for part in redshift.copied} == {
+        ("int64", "string", "date32[day]", "double")
+    }
+    assert sorted(tuple(row.values()) for part in redshift.copied for row in part.to_pylist()) == OLD
+    polled = [redshift.statuses(statement_id) for statement_id in redshift.statements]
+    assert polled == [["SUBMITTED", "PICKED", "STARTED", "FINISHED"]] * 3  # staging batch, check, final batch
     assert promos(postgres_db) == OLD
     assert (result.rows_written, result.detail["rows_staged"]) == (3, 3)
     assert leftovers(postgres_db) == ([], [])
@@ -136,7 +119,7 @@ def test_every_mode_and_twice_is_the_same_except_append(
     frame = spark.createDataFrame(OLD, SCHEMA)
     loader(mode="append").load(frame, run_context())
     loader(mode="append").load(frame, run_context())
-    assert len(promos(postgres_db)) == 6
+    assert promos(postgres_db) == sorted(OLD + OLD)
 
     for _ in range(2):
         loader(mode="overwrite").load(frame, run_context())
@@ -189,33 +172,48 @@ def test_a_failed_statement_rolls_the_batch_back_and_cleans_up(
     assert leftovers(postgres_db) == ([], [])
 
 
-def test_the_dbapi_runner_runs_a_batch_as_one_transaction(postgres_db: LocalPostgres) -> None:
-    runner = DbApiRunner(connect_kwargs={"conninfo": postgres_db.conninfo}, attempts=1)
-    assert runner.run_batch(["CREATE TABLE t (a int)", "INSERT INTO t VALUES (1), (2)"]) == [0, 2]
-    with pytest.raises(Exception, match='relation "missing" does not exist'):
-        runner.run_batch(["DELETE FROM t", "INSERT INTO missing VALUES (1)"])
-    assert runner.query_row("SELECT count(*), sum(a) FROM t") == [2, 3]
+def test_a_statement_past_its_timeout_is_cancelled_and_rolled_back(
+    spark: Any, postgres_db: LocalPostgres, redshift: FakeRedshiftDataApi
+) -> None:
+    loader(mode="overwrite").load(spark.createDataFrame(OLD, SCHEMA), run_context())
+    redshift.hold_on = 'DELETE FROM "analytics"."promos"'  # the final batch runs, then waits before its commit
+    with pytest.raises(TimeoutError, match=r"still STARTED after 0.5 s; cancelled \(ABORTED: Query cancelled"):
+        loader(mode="overwrite", timeout_seconds=0.5).load(spark.createDataFrame(OLD[:1], SCHEMA), run_context())
+    [cancel] = [request["Id"] for op, request in redshift.calls if op == "CancelStatement"]
+    assert redshift.statuses(cancel) == ["SUBMITTED", "PICKED", "STARTED", "ABORTED"]
+    assert promos(postgres_db) == OLD
+    assert leftovers(postgres_db) == ([], [])
 
 
-def test_dbapi_connection_from_a_redshift_jdbc_url() -> None:
-    block = {
-        "strategy": "REDSHIFT",
-        "table": "promos",
-        "mode": "append",
-        "s3_staging": "s3a://my-bucket/p",
-        "iam_role": ROLE,
-        "connection": "dbapi",
-        "jdbc_url": "jdbc:redshift://cluster.abc.eu-west-1.redshift.amazonaws.com/dev",
-        "properties": {"user": "loader", "password": "Pw-9876543"},
-    }
-    runner = validate_model(RedshiftLoader, block, argument="--t").runner()
-    assert runner.connect_kwargs == {  # type: ignore[attr-defined]
-        "host": "cluster.abc.eu-west-1.redshift.amazonaws.com",
-        "port": "5439",
-        "dbname": "dev",
-        "user": "loader",
-        "password": "Pw-9876543",
-    }
+def test_a_statement_that_finishes_as_it_is_cancelled_counts_as_done(
+    spark: Any, postgres_db: LocalPostgres, redshift: FakeRedshiftDataApi
+) -> None:
+    def finish_first(statement: Any) -> None:  # the race: the commit lands between the last poll and the cancel
+        redshift.hold_on = None
+        statement.worker.join()
+
+    redshift.hold_on = 'DELETE FROM "analytics"."promos"'
+    redshift.before_cancel = finish_first
+    result = loader(mode="overwrite", timeout_seconds=0.5).load(spark.createDataFrame(OLD[:1], SCHEMA), run_context())
+    assert (result.rows_written, promos(postgres_db)) == (1, OLD[:1])
+    assert leftovers(postgres_db) == ([], [])
+
+
+def test_strings_are_limited_in_bytes_and_names_fold_to_lower_case(
+    spark: Any, postgres_db: LocalPostgres, redshift: FakeRedshiftDataApi
+) -> None:
+    euros = "€" * 21846  # 21,846 characters but 65,538 bytes: over VARCHAR(65535), which counts bytes
+    frame = spark.createDataFrame([(1, euros)], "Id long, Name string")
+    with pytest.raises(RuntimeError, match=r"String length exceeds DDL length \(column name VARCHAR\(65535\): 65538"):
+        loader(mode="append").load(frame, run_context())
+    assert leftovers(postgres_db) == ([], [])
+
+    loader(mode="merge", keys=["Id"]).load(
+        spark.createDataFrame([(1, "€" * 21845)], "Id long, Name string"), run_context()
+    )
+    columns = query(postgres_db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'promos'")
+    assert sorted(columns) == [("id",), ("name",)]  # Redshift folds "Id" and "Name" too
+    assert query(postgres_db, "SELECT id, octet_length(name) FROM analytics.promos") == [(1, 65535)]
 
 
 @pytest.mark.parametrize(
