@@ -102,6 +102,28 @@ EXPECTED_ROWS: list[tuple[Any, ...]] = [
      _d("2025-01-06"), _d("2025-01-06"), 1, _ts("2025-01-02 00:00:00"), _W, _C),
 ]  # fmt: skip
 
+#: The rows the transformer also outputs and the default expectations then drop (derived by the rules:
+#: no promo_price for an unknown type or a missing discount, try_divide's NULL for a zero price, P12's
+#: promo_days -1 for end before start, P13's discount_pct 100 * (1 - (-4 / -3)) = -33.33).
+DROPPED_ROWS: list[tuple[Any, ...]] = [
+    ("P08", "ACME", "S1", "SKU8", "FLASH", 10.0, 5.0, None, None,
+     _d("2025-01-02"), _d("2025-01-04"), 3, _ts("2025-01-02 00:00:00"), _W, _C),
+    ("P09", "ACME", "S1", "SKU9", "PCT_OFF", 0.0, 10.0, 0.0, None,
+     _d("2025-01-02"), _d("2025-01-04"), 3, _ts("2025-01-02 00:00:00"), _W, _C),
+    ("P10", "ACME", "S1", "SKU10", "AMOUNT_OFF", 10.0, 15.0, -5.0, 150.0,
+     _d("2025-01-02"), _d("2025-01-04"), 3, _ts("2025-01-02 00:00:00"), _W, _C),
+    ("P11", "ACME", "S1", "SKU11", "PCT_OFF", 10.0, None, None, None,
+     _d("2025-01-02"), _d("2025-01-04"), 3, _ts("2025-01-02 00:00:00"), _W, _C),
+    ("P12", "ACME", "S1", "SKU12", "BOGO", 8.0, None, 4.0, 50.0,
+     _d("2025-01-05"), _d("2025-01-03"), -1, _ts("2025-01-02 00:00:00"), _W, _C),
+    ("P13", "ACME", "S1", "SKU13", "AMOUNT_OFF", -3.0, 1.0, -4.0, -33.33,
+     _d("2025-01-02"), _d("2025-01-04"), 3, _ts("2025-01-02 00:00:00"), _W, _C),
+]  # fmt: skip
+#: Everything the transformer outputs for `INPUT_ROWS` (before the expectations), sorted like `compared_rows`.
+TRANSFORMED_ROWS: list[tuple[Any, ...]] = sorted(
+    EXPECTED_ROWS + DROPPED_ROWS, key=lambda values: tuple(map(str, values))
+)
+
 #: Failing rows per default rule for `INPUT_ROWS`.
 EXPECTED_QUALITY: dict[str, int] = {
     "promo_id_not_null": 0,
