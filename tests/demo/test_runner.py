@@ -44,9 +44,23 @@ def test_the_demo_runs_the_job_through_generic_entry_and_prints_the_report(demo_
     assert done.returncode == 0, out + done.stderr
     assert "generic_entry --module_name dwh.jobs.load_promos.load_promos_job_factory" in out
     assert "load_promos succeeded in" in out
-    for rule in ("promo_type_accepted", "regular_price_positive", "promo_price_in_range", "end_not_before_start"):
-        assert re.search(rf"^  {rule} +drop +[1-9][0-9]* +rows dropped ", out, re.MULTILINE), rule
+    # Seed 7, 400 rows: 191 rows in the window after dedupe; computed once from the generator's rows with pandas
+    # (trim/upper, window, latest per promo_id, promo_price), independently of the job. promo_price_in_range
+    # counts the 5 bad_promo_price rows, the 2 negative prices and the 4 unknown types (no promo_price).
+    dropped = {
+        rule: int(found.group(1))
+        if (found := re.search(rf"^  {rule} +drop +(\d+) +rows dropped ", out, re.M))
+        else None
+        for rule in ("promo_type_accepted", "regular_price_positive", "promo_price_in_range", "end_not_before_start")
+    }
+    assert dropped == {
+        "promo_type_accepted": 4,
+        "regular_price_positive": 2,
+        "promo_price_in_range": 11,
+        "end_not_before_start": 3,
+    }, out
     quality_out = int(re.search(r"^  quality +[\d,]+ +([\d,]+) ", out, re.MULTILINE).group(1).replace(",", ""))
+    assert quality_out == 177  # 191 less the 14 rows failing at least one rule
     rows_now = {
         target: int(re.search(rf"^  {target} +.+? +([\d,]+)  ", out, re.MULTILINE).group(1).replace(",", ""))
         for target in ("unity", "stage", "redshift")

@@ -40,12 +40,43 @@ def test_subject_is_made_acceptable_to_sns(sns_queue: SubscribedQueue) -> None:
     assert envelope["Subject"] == ("promos FAILED ? " + "y" * 200)[:99]
 
 
-def test_fifo_topic_gets_group_and_deduplication_ids(aws_env: str, notice: Notice) -> None:
-    queue = subscribe_queue(fifo=True)
-    sns(topic_arn=queue.topic_arn).send(notice)
+def fifo_messages(queue: SubscribedQueue, count: int) -> list[tuple[str, str, str]]:
+    """(MessageGroupId, MessageDeduplicationId, SNS message) of the queue's messages: `count`, then an empty poll."""
+    import json
+    import time
 
-    [envelope] = queue.receive(1)
-    assert envelope["Message"] == notice.text
+    received: list[tuple[str, str, str]] = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        response = queue.sqs.receive_message(
+            QueueUrl=queue.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageSystemAttributeNames=["All"]
+        )
+        messages = response.get("Messages", [])
+        if not messages and len(received) >= count:
+            return received
+        for message in messages:
+            attributes = message["Attributes"]
+            body = json.loads(message["Body"])["Message"]
+            received.append((attributes["MessageGroupId"], attributes["MessageDeduplicationId"], body))
+            queue.sqs.delete_message(QueueUrl=queue.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return received
+
+
+def test_fifo_topic_gets_group_and_deduplication_ids(aws_env: str, notice: Notice) -> None:
+    import hashlib
+
+    queue = subscribe_queue(fifo=True)
+    notifier = sns(topic_arn=queue.topic_arn)
+    notifier.send(notice)
+    notifier.send(notice)  # the same run's notice sent again (a retried send): SNS drops it as a duplicate
+    context = {**notice.report["context"], "run_ids": {"run_id": "local-2"}}
+    notifier.send(Notice(kind=notice.kind, subject="second run", text="run 2", report={"context": context}))
+
+    # group: the job; deduplication id: sha256 of "<run id>:<kind>:<started_at>" (no started_at in these reports)
+    assert fifo_messages(queue, 2) == [
+        ("load_promos", hashlib.sha256(b"local-1:failure:").hexdigest(), notice.text),
+        ("load_promos", hashlib.sha256(b"local-2:failure:").hexdigest(), "run 2"),
+    ]
 
 
 def test_a_missing_topic_raises(aws_env: str, notice: Notice) -> None:
