@@ -54,9 +54,9 @@ lint: venv
 # Two pytest processes (one JVM each): the suite on local Spark + delta-rs, then the Spark Delta lane.
 test: venv airflow-venv system-deps jvm-artifacts lint
 	@start=$$SECONDS; $(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
-	  echo "lane 1 (suite: local Spark + delta-rs, services, cluster, s3a): $$((SECONDS - start)) s"; exit $$code
+	  echo "lane 1 (suite: local Spark + delta-rs, services, standalone cluster): $$((SECONDS - start)) s"; exit $$code
 	@start=$$SECONDS; DWH_SPARK_DELTA=1 $(BIN)/python -m pytest tests/engines/delta $(DELTA_LANE_ARGS); code=$$?; \
-	  echo "lane 2 (Spark-native Delta): $$((SECONDS - start)) s"; exit $$code
+	  echo "lane 2 (Spark-native Delta, s3a on moto): $$((SECONDS - start)) s"; exit $$code
 
 bench: venv system-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the system packages the suite and the demo need are present: Java 17+, the PostgreSQL
-# server binaries and the PostgreSQL JDBC jar. As root with apt-get, install what is missing;
+# server binaries, the PostgreSQL JDBC jar and Maven. As root with apt-get, install what is missing;
 # otherwise stop with one line naming what to install.
 set -euo pipefail
 
@@ -17,6 +17,7 @@ jar_ok() { [ -f /usr/share/java/postgresql.jar ]; }
 java_ok || missing+=(openjdk-17-jre-headless)
 pg_ok || missing+=(postgresql)
 jar_ok || missing+=(libpostgresql-jdbc-java)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)  # make jvm-artifacts fetches the Delta/JDBC/s3a jars with it
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
