@@ -46,7 +46,7 @@ def wait_until(condition: Any, seconds: float = 60) -> None:
 def test_main_job_returns_while_releases_run_and_the_monitor_sends_one_notice(
     source_path: str, tmp_path: Path, http_api: FreeportApi, smtp_server: SmtpSink
 ) -> None:
-    http_api.release_seconds = 4
+    http_api.release_seconds = 10  # longer than the gap between the first and the last module finishing
     config = main_config(
         tmp_path,
         source_path,
