@@ -5,7 +5,7 @@ Two figures, side by side in one run (``--rounds`` alternating rounds, medians):
 - fan-out: seconds from the main job's end to the last release's completion, over L (goal <= 1.3: the
   releases run at once, "L each, not L x N"; sequential releases would give about 6);
 - overhead: the main job's seconds with Freeport on (tracking rows + 6 launches) over the same job with
-  triggering off (the modules built, nothing launched; goal <= 1.05).
+  ``--trigger_releases false`` (the modules built and their rows written, nothing launched; goal <= 1.05).
 
 The Freeport service is the tests' HTTP stand-in (tests/stand_ins/freeport_api.py) on 127.0.0.1.
 Results: ``bench/.results/freeport.json``.
@@ -50,20 +50,18 @@ def _config(work: Path, source: str, base_url: str, batch: str) -> dict[str, Any
 
 
 def _run_job(config: dict[str, Any], batch: str, *, trigger: bool) -> float:
-    """The main job in-process (the session's Spark reused); with trigger=False the releases are not launched."""
-    from dwh.jobs.freeport import parallel_modules_job, parallel_modules_job_factory
+    """The main job in-process (the session's Spark reused); ``--trigger_releases false`` when not triggering."""
+    from dwh.jobs.freeport import parallel_modules_job_factory
 
-    original = parallel_modules_job.ParallelModulesJob._trigger
-    if not trigger:
-        parallel_modules_job.ParallelModulesJob._trigger = lambda self, module, demo: {}  # type: ignore[method-assign]
-    try:
-        started = time.perf_counter()
-        parallel_modules_job_factory.main(
-            parallel_modules_job=json.dumps(config), demo_name="bench", batch_id=batch, service_provider="LOCAL"
-        )
-        return time.perf_counter() - started
-    finally:
-        parallel_modules_job.ParallelModulesJob._trigger = original  # type: ignore[method-assign]
+    started = time.perf_counter()
+    parallel_modules_job_factory.main(
+        parallel_modules_job=json.dumps(config),
+        demo_name="bench",
+        batch_id=batch,
+        trigger_releases=str(trigger).lower(),
+        service_provider="LOCAL",
+    )
+    return time.perf_counter() - started
 
 
 def _last_completion(work: Path, batch: str, wall_at_end: float) -> float:

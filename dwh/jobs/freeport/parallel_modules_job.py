@@ -12,6 +12,7 @@ the others still do. The releases run on their own; the monitor job tells when t
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -140,8 +141,6 @@ class ParallelModulesJob(AbstractJob[ParallelModulesJobConfig]):
             # are the argv itself, where --module_name is generic_entry's own.
             name = "module_name" if getattr(launcher, "launcher", "") == "DATABRICKS" else "freeport_module"
             return None, {**run_values, name: module}
-        import json
-
         parameters = {"release_job": json.dumps(self.release_config, sort_keys=True)}
         return RELEASE_MODULE, {**parameters, **run_values, "freeport_module": module}
 
