@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the system packages the suite and the demo need are present: Java 17+, the PostgreSQL
-# server binaries, the PostgreSQL JDBC jar and Maven. As root with apt-get, install what is missing;
-# otherwise stop with one line naming what to install.
+# server binaries and Maven (`make jvm-artifacts` fetches the jars with it, the PostgreSQL JDBC driver
+# among them). As root with apt-get, install what is missing; otherwise stop with one line naming what
+# to install.
 set -euo pipefail
 
 missing=()
@@ -12,11 +13,9 @@ java_ok() {
   [ "${v:-0}" -ge 17 ]
 }
 pg_ok() { command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; }
-jar_ok() { [ -f /usr/share/java/postgresql.jar ]; }
 
 java_ok || missing+=(openjdk-17-jre-headless)
 pg_ok || missing+=(postgresql)
-jar_ok || missing+=(libpostgresql-jdbc-java)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)  # make jvm-artifacts fetches the Delta/JDBC/s3a jars with it
 [ ${#missing[@]} -eq 0 ] && exit 0
 
