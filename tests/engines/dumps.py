@@ -5,12 +5,20 @@ stage by pyarrow (hive partitions typed), PostgreSQL by psycopg. The dump lists 
 then its rows as sorted JSON lines: timestamps in ISO form with their offset (a naive one shows as naive),
 floats as Python writes them. ``loaded_at`` is the run's own clock: its type is dumped, and its value only as
 whether it is one instant shared by every row and target (a naive value taken as UTC).
+
+Every lane compares its dump with one committed golden file, `GOLDEN` (``golden/load_promos.dump``, made by the
+default lane: local[2] + delta-rs), through `assert_matches_golden`. The input is the hand-built
+``tests.jobs.load_promos.promo_cases.INPUT_ROWS`` and the window is passed explicitly (``job_kwargs``:
+``--start_date 2025-01-01 --end_date 2025-01-08 --created_by tests``), so the golden depends on neither a seed nor
+the run date. Regenerate it after an intended change: ``DWH_UPDATE_GOLDEN=1 pytest tests/engines/golden``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +26,8 @@ from typing import Any
 from dwh.devtools.local_postgres import LocalPostgres
 
 RUN_CLOCK = "loaded_at"
+#: The canonical dump of load_promos' targets for the shared input, from the default lane.
+GOLDEN = Path(__file__).parent / "golden" / "load_promos.dump"
 
 
 def _value(value: Any) -> Any:
@@ -132,3 +142,26 @@ def canonical_dump(
     one_instant = len(clocks) == 1 and all(isinstance(clock, dt.datetime) for clock in clocks)
     lines.append(f"== {RUN_CLOCK}: one instant in every row and target: {one_instant}")
     return "\n".join(lines) + "\n"
+
+
+def assert_matches_golden(dump: str, lane: str = "this lane") -> None:
+    """Assert that `dump` equals `GOLDEN` byte for byte; the failure shows a unified diff (golden -> `lane`)."""
+    golden = GOLDEN.read_text(encoding="utf-8")
+    if dump == golden:
+        return
+    diff = difflib.unified_diff(
+        golden.splitlines(keepends=True), dump.splitlines(keepends=True), str(GOLDEN.name), lane, n=1
+    )
+    raise AssertionError(
+        f"{lane}: the canonical dump differs from {GOLDEN} (DWH_UPDATE_GOLDEN=1 pytest tests/engines/golden "
+        "regenerates it from the default lane after an intended change):\n" + "".join(diff)
+    )
+
+
+def update_golden(dump: str) -> bool:
+    """With ``DWH_UPDATE_GOLDEN=1``, write `dump` as the new `GOLDEN` and return True; else False."""
+    if os.environ.get("DWH_UPDATE_GOLDEN") != "1":
+        return False
+    GOLDEN.parent.mkdir(exist_ok=True)
+    GOLDEN.write_text(dump, encoding="utf-8")
+    return True
