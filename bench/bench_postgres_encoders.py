@@ -246,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
+    import importlib.util
+
+    missing = [name for name in ("pgpq", "adbc_driver_postgresql") if importlib.util.find_spec(name) is None]
+    if missing:
+        wanted = "pip install 'pgpq>=0.12' 'adbc-driver-postgresql>=1.13'"
+        print(f"bench_postgres_encoders: needs {', '.join(missing)} ({wanted})")
+        return 1
     from dwh.devtools.local_postgres import start_local_postgres
 
     work = Path(tempfile.mkdtemp(prefix="dwh-bench-enc-"))
