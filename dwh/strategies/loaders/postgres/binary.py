@@ -18,17 +18,17 @@ What each Arrow type becomes (the staging column type must match, see `types.sta
 
 Why this is hand-written and not a library (issue #14, measured 2026-12-02 by
 ``bench/bench_postgres_encoders.py``: 2M rows of the loader bench's schema in 10k-row batches, two
-1M-row partitions, 5 rounds, on 2 shared cores at load average 3.5-11, so provisional):
+1M-row partitions, 5 rounds, three runs on 2 shared cores at load average 3.5-11, so provisional):
 
 * ADBC (adbc-driver-postgresql 1.13, Apache Arrow: many maintainers, regular releases) is the
-  well-kept library, and it is slower: a partition staged in 2.41 s / 3.64 s against our 2.06 s /
-  2.84 s (0.86x / 0.78x, two runs). Its COPY cannot ask for FREEZE, and it runs on its own libpq
-  connection, so the partition's transaction could no longer be psycopg's.
-* pgpq (0.12, one maintainer, "Alpha") encodes 2-3x faster (0.24 s / 0.31 s against our 0.50 s /
-  0.97 s per partition) and a partition stages 1.23x / 1.06x faster, but it publishes no Linux
-  aarch64 wheel (Graviton EMR and Databricks nodes would need a Rust toolchain to install it) and
-  its decimal encoder sent wrong values until 0.12 (adriangb/pgpq#85). Adopting it would need this
-  encoder as a fallback anyway, so two paths instead of one.
+  well-kept library, and it is slower: a partition staged in 2.41 / 3.64 / 2.91 s against our
+  2.06 / 2.84 / 2.51 s (0.86x / 0.78x / 0.86x). Its COPY has no FREEZE, and it runs on its own
+  libpq connection, so the partition's transaction could no longer be psycopg's.
+* pgpq (0.12, one maintainer, "Alpha") encodes 2-3.4x faster (0.24 / 0.31 / 0.20 s against our
+  0.50 / 0.97 / 0.69 s per partition) and a partition stages 1.06-1.23x faster, but it publishes no
+  Linux aarch64 wheel (Graviton EMR and Databricks nodes would need a Rust toolchain to install it)
+  and its decimal encoder sent wrong values until 0.12 (adriangb/pgpq#85). Adopting it would need
+  this encoder as a fallback anyway, so two paths instead of one.
 * Types (``tests/strategies/loaders/postgres/test_encoders.py``, every supported type with edge
   values): all three hold every value; both libraries send decimals wider than 18 digits as
   ``numeric``, not as the text their staging column has (correct into a ``numeric`` column).
