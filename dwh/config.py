@@ -53,6 +53,14 @@ class StrictModel(BaseModel):
         """
         return {}
 
+    def connect_problems(self) -> dict[str, str]:
+        """Field name (``""`` for the block) -> what it asks that Spark Connect cannot do (serverless, shared clusters).
+
+        Checked for the whole config before a job starts when the run will be on Connect
+        (`dwh.platforms.spark_connect.check_connect`): exit 2 before any write, not a failure after some.
+        """
+        return {}
+
     @model_validator(mode="after")
     def _register_literal_secrets(self) -> StrictModel:
         # Literal secrets in config are secrets too: mask them from the moment they are parsed.

@@ -1,7 +1,8 @@
 """`AbstractJobFactory`: from generic_entry's keyword arguments to a running job.
 
     run(**kwargs):  framework arguments (dates, created_by) -> the job's JSON argument -> config model
-                    -> run context -> secrets resolved -> create_job -> job.run(only the kwargs it names)
+                    -> packages and Spark Connect limits checked -> run context -> secrets resolved
+                    -> create_job -> job.run(only the kwargs it names)
 
 Everything that can be wrong with the invocation is found here, before the job starts, and raised
 as one `ConfigError` line (generic_entry's exit 2).
@@ -22,6 +23,7 @@ from dwh.errors import ConfigError
 from dwh.jobs.abstract_job import AbstractJob, ConfigT
 from dwh.platforms.context import RunContext
 from dwh.platforms.detect import ServiceProvider, detect_service_provider, platform_run_ids
+from dwh.platforms.spark_connect import check_connect
 from dwh.secrets import resolve_secrets
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class AbstractJobFactory(ABC, Generic[ConfigT]):
             raise ConfigError("is required (the job's JSON config)", field=f"--{self.config_argument}")
         config = parse_job_config(self.config_model, kwargs[self.config_argument], argument=self.config_argument)
         check_packages(config, argument=self.config_argument)
+        check_connect(config, argument=self.config_argument)
         platform_args: dict[str, str] = dict(kwargs.get("platform_args") or {})
         provider = kwargs.get("service_provider") or detect_service_provider(platform_args)
         context = RunContext(

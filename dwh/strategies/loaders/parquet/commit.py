@@ -10,17 +10,27 @@ of the parent never see the stage.
 
 Renames are atomic on local disks, HDFS and ABFS (hierarchical namespace); on S3 they are copies,
 so readers may see a partial state while a commit runs (a killed commit is still rolled back by the
-next load). One writer per target at a time. Files go through Hadoop's FileSystem API of the Spark
-session, so every URI the session can read works (file:, hdfs:, s3a:, abfss:, dbfs:).
+next load). One writer per target at a time.
+
+Files go through `session_files`, the one place that picks how: on a classic session, Hadoop's
+FileSystem API of the session (`HadoopFiles`), so every URI the session can read works (file:, hdfs:,
+s3a:, abfss:, dbfs:); on Spark Connect, which has no JVM handle, the driver commits through
+``pyarrow.fs`` on the same path (`ArrowFiles`): local paths and ``file:`` URIs only, which the driver
+must see at the same path as the Connect server (`connect_path_problem`, checked when the config is
+parsed on a run that will be on Connect).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlparse
+
+from dwh.platforms.spark_connect import is_connect
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -33,13 +43,76 @@ def visible(name: str) -> bool:
     return not (name.startswith(".") or (name.startswith("_") and "=" not in name))
 
 
+class Files(Protocol):
+    """The few file-system calls a commit needs (`HadoopFiles` on a classic session, `ArrowFiles` on Connect)."""
+
+    def exists(self, path: str) -> bool:
+        """True when `path` exists."""
+
+    def rename(self, source: str, target: str) -> None:
+        """Rename `source` to `target` (which must not exist; its parent is created)."""
+
+    def delete(self, path: str) -> None:
+        """Delete `path` recursively (no error when it is absent)."""
+
+    def children(self, path: str) -> list[tuple[str, bool]]:
+        """``(name, is_directory)`` of the entries in `path` (empty when it does not exist)."""
+
+    def files_under(self, path: str, prefix: str = "") -> list[str]:
+        """Relative paths of the data files under `path` (hidden names, see `visible`, are skipped)."""
+
+    def write_text(self, path: str, text: str) -> None:
+        """Create `path` with `text` (UTF-8)."""
+
+    def read_text(self, path: str) -> str:
+        """The UTF-8 text of `path`."""
+
+
+#: URI schemes the Connect path (`ArrowFiles`) commits to: the driver's own local file system.
+CONNECT_SCHEMES = ("", "file")
+
+
+def connect_path_problem(path: str) -> str | None:
+    """Why the PARQUET commit cannot reach `path` from a Spark Connect driver, or None when it can."""
+    scheme = urlparse(path).scheme.lower()
+    if len(scheme) == 1 or scheme in CONNECT_SCHEMES:  # one letter: a Windows drive, C:/...
+        return None
+    return (
+        f"'{scheme}:' targets cannot be committed on Spark Connect (no JVM handle for Hadoop's FileSystem; "
+        "the driver commits local paths and file: URIs only, seen at the same path as the server); "
+        "use a DELTA loader or a classic Spark session"
+    )
+
+
+def session_files(spark: SparkSession, path: str) -> Files:
+    """The file calls of a commit to `path` for this session: Hadoop's FileSystem, or pyarrow.fs on Spark Connect."""
+    if not is_connect(spark):
+        return HadoopFiles(spark, path)
+    problem = connect_path_problem(path)
+    if problem:
+        raise ValueError(f"PARQUET {path}: {problem}")
+    return ArrowFiles()
+
+
+def _files_under(files: Files, path: str, prefix: str) -> list[str]:
+    found: list[str] = []
+    for name, is_dir in files.children(path):
+        if not visible(name):
+            continue
+        if is_dir:
+            found += _files_under(files, f"{path}/{name}", f"{prefix}{name}/")
+        else:
+            found.append(prefix + name)
+    return found
+
+
 class HadoopFiles:
-    """The few Hadoop FileSystem calls the commit needs, through the session's JVM."""
+    """The few Hadoop FileSystem calls the commit needs, through the session's JVM (a classic session)."""
 
     def __init__(self, spark: SparkSession, path: str) -> None:
         jvm = getattr(spark, "_jvm", None)
         if jvm is None:
-            raise ValueError("PARQUET loader needs a classic Spark session (Spark Connect has no Hadoop FileSystem)")
+            raise ValueError("HadoopFiles needs a classic Spark session (Spark Connect has no JVM handle)")
         self._jvm = jvm
         self._fs = jvm.org.apache.hadoop.fs.Path(path).getFileSystem(spark._jsc.hadoopConfiguration())
 
@@ -78,15 +151,7 @@ class HadoopFiles:
 
     def files_under(self, path: str, prefix: str = "") -> list[str]:
         """Relative paths of the data files under `path` (hidden names, see `visible`, are skipped)."""
-        found: list[str] = []
-        for name, is_dir in self.children(path):
-            if not visible(name):
-                continue
-            if is_dir:
-                found += self.files_under(f"{path}/{name}", f"{prefix}{name}/")
-            else:
-                found.append(prefix + name)
-        return found
+        return _files_under(self, path, prefix)
 
     def write_text(self, path: str, text: str) -> None:
         """Create `path` with `text` (UTF-8)."""
@@ -103,6 +168,79 @@ class HadoopFiles:
             return str(self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
         finally:
             stream.close()
+
+
+class ArrowFiles:
+    """The same calls on the driver's local file system through ``pyarrow.fs`` (Spark Connect: no JVM handle).
+
+    A rename is the operating system's ``rename``, atomic within one file system, as with Hadoop's local
+    file system. Paths are those Spark writes to: local paths (a relative one against this process's
+    working directory, as the local server resolves it) or ``file:`` URIs.
+    """
+
+    def __init__(self) -> None:
+        from pyarrow import fs
+
+        self._fs = fs.LocalFileSystem()
+        self._types = fs.FileType
+
+    @staticmethod
+    def _local(path: str) -> str:
+        parsed = urlparse(path)
+        if parsed.scheme.lower() == "file":
+            path = parsed.path
+        return os.path.abspath(path)
+
+    def _type(self, path: str) -> Any:
+        return self._fs.get_file_info(self._local(path)).type
+
+    def exists(self, path: str) -> bool:
+        """True when `path` exists."""
+        return bool(self._type(path) != self._types.NotFound)
+
+    def rename(self, source: str, target: str) -> None:
+        """Rename `source` to `target` (which must not exist; its parent is created)."""
+        if not self.exists(source):
+            raise RuntimeError(f"cannot move {source} to {target}: the source is missing")
+        if self.exists(target):
+            raise RuntimeError(f"cannot move {source} to {target}: the target exists")
+        destination = self._local(target)
+        try:
+            self._fs.create_dir(os.path.dirname(destination), recursive=True)
+            self._fs.move(self._local(source), destination)
+        except OSError as exc:
+            raise RuntimeError(f"cannot move {source} to {target}: {str(exc).splitlines()[0]}") from None
+
+    def delete(self, path: str) -> None:
+        """Delete `path` recursively (no error when it is absent)."""
+        kind = self._type(path)
+        if kind == self._types.Directory:
+            self._fs.delete_dir(self._local(path))
+        elif kind != self._types.NotFound:
+            self._fs.delete_file(self._local(path))
+
+    def children(self, path: str) -> list[tuple[str, bool]]:
+        """``(name, is_directory)`` of the entries in `path` (empty when it does not exist)."""
+        from pyarrow import fs
+
+        if self._type(path) != self._types.Directory:
+            return []
+        entries = self._fs.get_file_info(fs.FileSelector(self._local(path)))
+        return [(entry.base_name, entry.type == self._types.Directory) for entry in entries]
+
+    def files_under(self, path: str, prefix: str = "") -> list[str]:
+        """Relative paths of the data files under `path` (hidden names, see `visible`, are skipped)."""
+        return _files_under(self, path, prefix)
+
+    def write_text(self, path: str, text: str) -> None:
+        """Create `path` with `text` (UTF-8)."""
+        with self._fs.open_output_stream(self._local(path)) as stream:
+            stream.write(text.encode("utf-8"))
+
+    def read_text(self, path: str) -> str:
+        """The UTF-8 text of `path`."""
+        with self._fs.open_input_stream(self._local(path)) as stream:
+            return bytes(stream.read()).decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -136,7 +274,7 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def recover(files: HadoopFiles, target: TargetDir) -> bool:
+def recover(files: Files, target: TargetDir) -> bool:
     """Roll back a commit a killed load left open; remove stage/trash leftovers. True when it rolled back."""
     rolled_back = False
     if files.exists(target.journal):
@@ -152,7 +290,7 @@ def recover(files: HadoopFiles, target: TargetDir) -> bool:
     return rolled_back
 
 
-def commit(files: HadoopFiles, target: TargetDir, moves: Iterable[tuple[str, str]]) -> int:
+def commit(files: Files, target: TargetDir, moves: Iterable[tuple[str, str]]) -> int:
     """Apply the renames all or nothing: journal them, rename in order, then delete the journal (the commit point)."""
     planned = [list(move) for move in moves]
     files.write_text(target.journal, json.dumps({"moves": planned}))

@@ -22,11 +22,16 @@ a data file (an empty, partitioned write) adds one empty Parquet file carrying t
 directory reads back as 0 rows with the right columns.
 
 A ``table`` name maps to its directory (`dwh.strategies.tables`); the metastore is not updated.
+
+On Spark Connect (no JVM handle) the commit runs on the driver through ``pyarrow.fs`` (`commit.ArrowFiles`):
+the target must be a local path or ``file:`` URI the driver sees at the same path as the server; any other
+target is refused when the config is parsed (`connect_problems`), before the job writes anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import uuid
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -36,7 +41,16 @@ from pydantic import Field
 
 from dwh.platforms.context import RunContext
 from dwh.strategies.loaders.base import Loader, LoadResult, PathOrTableTarget
-from dwh.strategies.loaders.parquet.commit import HadoopFiles, TargetDir, commit, new_run_id, recover, visible
+from dwh.strategies.loaders.parquet.commit import (
+    Files,
+    TargetDir,
+    commit,
+    connect_path_problem,
+    new_run_id,
+    recover,
+    session_files,
+    visible,
+)
 from dwh.strategies.tables import ColumnName, require_path
 from dwh.strategies.windows import window_column_type
 
@@ -61,6 +75,19 @@ class ParquetLoader(PathOrTableTarget, Loader):
         """``PARQUET <path or table> (<mode>)``."""
         return f"PARQUET {self.target_text()} ({self.mode})"
 
+    def connect_problems(self) -> dict[str, str]:
+        """On Spark Connect the driver commits with pyarrow's local file system: a local path, or a local table."""
+        if self.path:
+            problem = connect_path_problem(self.path)
+            return {"path": problem} if problem else {}
+        if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+            problem = (
+                "a PARQUET table lives in cloud storage, which the driver cannot commit to on Spark Connect; "
+                "give a path the driver sees locally (/Volumes/...) or use a DELTA loader"
+            )
+            return {"table": problem}
+        return {}  # locally the table is a directory of the warehouse
+
     def load(self, frame: DataFrame, context: RunContext) -> LoadResult:
         """Check the rows against the target, stage them, then commit them in this loader's mode."""
         spark = frame.sparkSession
@@ -70,7 +97,7 @@ class ParquetLoader(PathOrTableTarget, Loader):
         if self.mode == "replace_window":
             window = self.window(context)
             window_column_type(frame, str(self.window_column), "PARQUET loader")
-        files = HadoopFiles(spark, target.path)
+        files = session_files(spark, target.path)
         rolled_back = recover(files, target)
         state = self._check_target(frame, files, target)
         run_id = new_run_id()
@@ -90,7 +117,7 @@ class ParquetLoader(PathOrTableTarget, Loader):
     def _swaps_partitions(self) -> bool:
         return bool(self.window_column) and (self.partition_by or [""])[0] == self.window_column
 
-    def _check_target(self, frame: DataFrame, files: HadoopFiles, target: TargetDir) -> TargetState:
+    def _check_target(self, frame: DataFrame, files: Files, target: TargetDir) -> TargetState:
         """Whether the target exists and holds rows; for append/replace_window, fail if its layout or columns differ."""
         if not files.exists(target.path):
             return "absent"
@@ -145,7 +172,9 @@ class ParquetLoader(PathOrTableTarget, Loader):
             kept = frame.sparkSession.read.parquet(_literal(old))
             keep = column.isNull() | (column < F.lit(window[0])) | (column >= F.lit(window[1]))
             output = output.unionByName(kept.where(keep))
-        writer = output.write.option("compression", self.compression).mode("errorifexists")
+        writer = output.write.option("compression", self.compression).mode(
+            "error"
+        )  # errorifexists; Connect knows only "error"
         if self.partition_by:
             writer = writer.partitionBy(*self.partition_by)
         writer.parquet(stage)
@@ -157,7 +186,7 @@ class ParquetLoader(PathOrTableTarget, Loader):
             )
         return int(result["rows"])
 
-    def _write_empty_file(self, frame: DataFrame, files: HadoopFiles, stage: str) -> None:
+    def _write_empty_file(self, frame: DataFrame, files: Files, stage: str) -> None:
         """Put one empty Parquet file with the rows' columns in `stage`, which has no data file.
 
         Spark writes no file for an empty partitioned write, and a directory without one cannot be read.
@@ -175,7 +204,7 @@ class ParquetLoader(PathOrTableTarget, Loader):
         files.delete(scratch)
 
     def _plan(
-        self, files: HadoopFiles, target: TargetDir, stage: str, trash: str, window: Any, state: TargetState
+        self, files: Files, target: TargetDir, stage: str, trash: str, window: Any, state: TargetState
     ) -> list[tuple[str, str]]:
         """The renames that publish the stage in this mode."""
         if state == "absent":
@@ -208,7 +237,7 @@ def _column_types(schema: Any, skip: list[str]) -> dict[str, str]:
     return {field.name: field.dataType.simpleString() for field in schema.fields if field.name not in skip}
 
 
-def first_data_file(files: HadoopFiles, path: str) -> tuple[list[str], str] | None:
+def first_data_file(files: Files, path: str) -> tuple[list[str], str] | None:
     """The partition columns above the first data file under `path` and the file's relative path; None if none.
 
     ``col=value`` directories come first: Spark's reader ignores files beside partition directories.

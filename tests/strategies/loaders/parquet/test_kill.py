@@ -4,16 +4,22 @@ A child process replaces the window partition of a Parquet directory holding old
 new rows streamed slowly by 8 Spark tasks. As soon as Spark's first data file appears in the hidden
 stage beside the target, the whole process group is SIGKILLed. The target is untouched; the next
 load sweeps the stage the killed one left.
+
+On Spark Connect (the Connect lane: the child is a client of the lane's server) the kill ends the client
+only: the server finishes the write into the hidden stage, which nothing commits, so the target still
+holds the old rows once the server is done, and the next load sweeps that stage too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dwh.platforms.spark_connect import is_connect
 from tests.strategies.file_cases import KILL_SCHEMA, build_loader, run_and_kill, run_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
@@ -32,6 +38,14 @@ def staged_files(tmp_path: Path) -> list[Path]:
     return [p for stage in tmp_path.glob(".promos.dwh-stage-*") for p in stage.rglob("*.parquet")]
 
 
+def wait_for_server_side_write(tmp_path: Path, timeout: float = 240) -> None:
+    """Spark Connect: wait until the server has finished the killed client's write (Spark's _SUCCESS in the stage)."""
+    deadline = time.monotonic() + timeout
+    while not list(tmp_path.glob(".promos.dwh-stage-*/_SUCCESS")):
+        assert time.monotonic() < deadline, "the server never finished the killed client's write"
+        time.sleep(0.2)
+
+
 def test_sigkill_during_a_parquet_write_leaves_exactly_the_old_rows(spark: Any, tmp_path: Path) -> None:
     target = tmp_path / "promos"
     block = {
@@ -45,6 +59,9 @@ def test_sigkill_during_a_parquet_write_leaves_exactly_the_old_rows(spark: Any, 
 
     assert staged_files(tmp_path)  # the kill hit the write: Spark's files were on disk
     assert directory_rows(spark, target) == old_rows == sorted(OLD)
+    if is_connect(spark):
+        wait_for_server_side_write(tmp_path)
+        assert directory_rows(spark, target) == old_rows  # the stage was finished, never published
     new = [(7, "after", dt.date(2025, 1, 2))]
     build_loader(block).load(spark.createDataFrame(new, KILL_SCHEMA), run_context())
     assert not list(tmp_path.glob(".promos.dwh-*"))  # the killed load's stage was swept

@@ -10,7 +10,7 @@ import pytest
 
 from dwh.errors import ConfigError
 from dwh.strategies.loaders.parquet import ParquetLoader
-from dwh.strategies.loaders.parquet.commit import HadoopFiles, TargetDir, commit, recover
+from dwh.strategies.loaders.parquet.commit import ArrowFiles, Files, TargetDir, commit, recover, session_files
 from dwh.strategies.tables import warehouse_dir
 from tests.strategies.file_cases import (
     IN_WINDOW,
@@ -117,10 +117,16 @@ def test_a_failing_spark_job_leaves_the_target_unchanged(spark: Any, tmp_path: P
     assert leftovers(tmp_path) == []
 
 
-def test_a_failed_commit_rolls_back(spark: Any, tmp_path: Path) -> None:
+def commit_files(spark: Any, path: str, backend: str) -> Files:
+    """The session's own commit calls (Hadoop's FileSystem; pyarrow.fs on Connect), or pyarrow.fs on any session."""
+    return session_files(spark, path) if backend == "session" else ArrowFiles()
+
+
+@pytest.mark.parametrize("backend", ["session", "pyarrow"])
+def test_a_failed_commit_rolls_back(spark: Any, tmp_path: Path, backend: str) -> None:
     target = tmp_path / "t"
     load(spark, str(target), OLD, "overwrite")
-    files, directory = HadoopFiles(spark, str(target)), TargetDir(str(target))
+    files, directory = commit_files(spark, str(target), backend), TargetDir(str(target))
     trash = directory.sibling("dwh-trash", "x")
     # The second rename fails (its source is missing) after the first moved the target away.
     with pytest.raises(RuntimeError, match="cannot move"):
@@ -129,7 +135,8 @@ def test_a_failed_commit_rolls_back(spark: Any, tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
-def test_the_next_load_rolls_back_a_commit_killed_half_way(spark: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["session", "pyarrow"])
+def test_the_next_load_rolls_back_a_commit_killed_half_way(spark: Any, tmp_path: Path, backend: str) -> None:
     target = tmp_path / "t"
     load(spark, str(target), OLD, "overwrite")
     directory = TargetDir(str(target))
@@ -138,7 +145,7 @@ def test_the_next_load_rolls_back_a_commit_killed_half_way(spark: Any, tmp_path:
     # What a load killed between the two renames of an overwrite leaves: journal written, target moved away.
     Path(directory.journal).write_text(json.dumps({"moves": [[str(target), str(trash)], [str(stage), str(target)]]}))
     target.rename(trash)
-    assert recover(HadoopFiles(spark, str(target)), directory) is True
+    assert recover(commit_files(spark, str(target), backend), directory) is True
     assert rows(spark, str(target)) == sorted(OLD)
     assert leftovers(tmp_path) == []
     result = load(spark, str(target), IN_WINDOW, "append")
