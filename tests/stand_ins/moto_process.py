@@ -1,10 +1,11 @@
 """moto's S3 (and every other service it serves) as its own process: ``python -m moto.server`` on 127.0.0.1.
 
 The suite's ``moto_endpoint`` runs moto in a thread of the test process. That is fine for boto3, but not for
-a client that blocks the interpreter while it talks HTTP: delta-rs' Rust calls (a commit, a table load) keep
-the GIL for the whole call, the in-process Werkzeug server never gets to answer, and the call hangs until its
-retries give up. A separate process has its own interpreter, so delta-rs, pyarrow's S3 file system and the
-JVM's S3A all reach it as they would reach S3.
+a client that blocks the interpreter while it talks HTTP: some delta-rs calls keep the GIL for their whole S3
+round-trip (``DeltaTable.is_deltatable`` in deltalake 1.6.6 hangs against in-process moto, while
+``DeltaTable(uri)`` and ``write_deltalake`` release it; delta-rs#4402 lists ``update_incremental`` too), so
+the in-process Werkzeug server never gets to answer. A separate process has its own interpreter, so delta-rs,
+pyarrow's S3 file system and the JVM's S3A all reach it as they would reach S3.
 """
 
 from __future__ import annotations

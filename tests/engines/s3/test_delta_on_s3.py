@@ -1,7 +1,8 @@
 """The DELTA loader's delta-rs engine and the DELTA extractor on ``s3://`` and ``s3a://`` paths on moto's S3.
 
 Every mode on an existing table (written by an overwrite first), unpartitioned (replace_window then rewrites the
-files holding the window's rows: Spark reads them back over S3A) and partitioned by the window column. The
+files holding the window's rows: Spark reads them back over S3A) and partitioned by the window column, on
+``s3a://`` URIs; replace_window and merge also on ``s3://``. The
 table is read back three ways: by delta-rs with explicit storage options (not through our code), by the DELTA
 extractor (delta-rs log + Spark's Parquet reader over S3A), and as objects listed with boto3.
 """
@@ -21,6 +22,8 @@ from tests.strategies.file_cases import spark_rows as frame_rows
 from tests.strategies.loaders.configs import validated
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
+
+MODES = ("append", "overwrite", "replace_window", "merge")
 
 
 def load(spark: Any, path: str, rows: list[tuple[Any, ...]], mode: str, partition_by: list[str] | None) -> Any:
@@ -50,9 +53,19 @@ def commits(lake: Lake, key: str) -> list[dict[str, Any]]:
     return found
 
 
-@pytest.mark.parametrize("scheme", ["s3a", "s3"])
-@pytest.mark.parametrize("partition_by", [None, ["day"]], ids=["unpartitioned", "partitioned_by_day"])
-@pytest.mark.parametrize("mode", ["append", "overwrite", "replace_window", "merge"])
+CASES = [
+    *((mode, partition_by, "s3a") for mode in MODES for partition_by in (None, ["day"])),
+    # s3:// as EMR and Glue users write it: delta-rs takes it as is, Spark reads the rewritten files through S3A.
+    ("replace_window", None, "s3"),
+    ("merge", None, "s3"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mode", "partition_by", "scheme"),
+    CASES,
+    ids=[f"{mode}-{'partitioned' if by else 'unpartitioned'}-{scheme}" for mode, by, scheme in CASES],
+)
 def test_every_mode_on_s3_reads_back_on_every_reader(
     spark: Any, s3_lake: Lake, mode: str, partition_by: list[str] | None, scheme: str
 ) -> None:
