@@ -58,14 +58,30 @@ def check_sql(context: RunContext, sql: str, *, field: str) -> None:
     """Parse `sql` with Spark's own parser (no table needs to exist); a parse error is exit 2."""
     spark = context.spark
     jvm_session = getattr(spark, "_jsparkSession", None)
-    if jvm_session is None:  # Spark Connect: the server parses; the module fails at its own step instead
-        return
     try:
-        jvm_session.sessionState().sqlParser().parsePlan(sql)
+        if jvm_session is not None:
+            jvm_session.sessionState().sqlParser().parsePlan(sql)
+        else:
+            _parse_on_connect(spark, sql)
     except Exception as exc:
         text = str(getattr(exc, "java_exception", exc)) or type(exc).__name__
         first = next((line.strip() for line in text.splitlines() if line.strip()), text)
         raise ConfigError(f"does not parse: {first[:200]}", field=field) from None
+
+
+def _parse_on_connect(spark: Any, sql: str) -> None:
+    """Spark Connect has no parser handle: the server parses ``EXPLAIN <sql>``, which runs nothing.
+
+    Only a parse error is raised; anything else (``source`` is not defined yet) is for the module's own step.
+    """
+    from pyspark.errors import ParseException
+
+    try:
+        spark.sql(f"EXPLAIN {sql}").collect()
+    except ParseException:
+        raise
+    except Exception:
+        return
 
 
 def main(**kwargs: Any) -> Any:

@@ -131,7 +131,9 @@ def _flag(frame: DataFrame, rules: list[RowExpectation], flags: list[str]) -> Da
     if not columns:
         return frame
     try:
-        return frame.withColumns(columns)
+        flagged = frame.withColumns(columns)
+        flagged.schema  # noqa: B018 - Spark Connect analyses lazily: analyse now, so a bad rule is named here
+        return flagged
     except Exception:
         for rule, flag in zip(rules, flags, strict=True):
             _checked(rule, lambda rule=rule, flag=flag: frame.select(columns[flag]).schema)

@@ -139,7 +139,7 @@ def _put(
 
 def write_with_spark(frame: DataFrame, location: S3Prefix, scheme: str) -> list[tuple[str, int]]:
     """Spark writes Parquet to the prefix; returns (key, size) of the data files it left there."""
-    frame.write.mode("errorifexists").parquet(location.url(scheme=scheme))
+    frame.write.mode("error").parquet(location.url(scheme=scheme))  # errorifexists; Connect knows only "error"
     client = s3_client()
     found: list[tuple[str, int]] = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.prefix):
