@@ -9,9 +9,7 @@ and pyarrow over S3 (not through Spark), and their canonical dump must equal the
 
 from __future__ import annotations
 
-import io
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +17,8 @@ import pytest
 from dwh.devtools.local_postgres import LocalPostgres
 from dwh.jobs.load_promos.load_promos_job_factory import main
 from tests.engines.dumps import S3Access, assert_matches_golden, canonical_dump
-from tests.jobs.load_promos.conftest import Targets, arrow_input, job_kwargs
-from tests.jobs.load_promos.promo_cases import INPUT_ROWS
+from tests.engines.s3.promos_on_s3 import put_source, s3a_config
+from tests.jobs.load_promos.conftest import job_kwargs
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -40,26 +38,6 @@ def s3a_spark(delta_spark: Any, aws_env: str) -> Any:
     for key, value in settings.items():
         hadoop.set(key, value)
     return delta_spark
-
-
-def put_source(bucket: str) -> dict[str, Any]:
-    """INPUT_ROWS as one Parquet object under ``s3://bucket/promos/``; the extractor_config reading it via s3a."""
-    import boto3
-    import pyarrow.parquet as pq
-
-    buffer = io.BytesIO()
-    pq.write_table(arrow_input(INPUT_ROWS), buffer)
-    boto3.client("s3").put_object(Bucket=bucket, Key="promos/part-0.parquet", Body=buffer.getvalue())
-    return {"strategy": "PARQUET", "source_table": f"s3a://{bucket}/promos/"}
-
-
-def s3a_config(bucket: str, source: dict[str, Any], postgres: LocalPostgres, table: str) -> dict[str, Any]:
-    """load_promos writing its DELTA and PARQUET targets under ``s3a://bucket/``."""
-    config = Targets(unity=Path("unused"), stage=Path("unused"), postgres=postgres).config(source)
-    config["unity_loader_config"]["path"] = f"s3a://{bucket}/unity/promos"
-    config["stage_loader_config"]["path"] = f"s3a://{bucket}/stage/promos"
-    config["redshift_loader_config"]["table"] = table
-    return config
 
 
 def test_load_promos_on_s3a_writes_the_golden_dump(s3a_spark: Any, aws_env: str, postgres_db: LocalPostgres) -> None:
