@@ -38,13 +38,18 @@ def _forget_secrets() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    """One local SparkSession for the whole run (start-up costs ~8 s)."""
+    """One local SparkSession for the whole run (start-up costs ~8 s); DWH_SPARK_CONNECT=1: a Spark Connect client."""
     os.environ.setdefault("DWH_SPARK_MASTER", "local[2]")
     os.environ.setdefault("DWH_SHUFFLE_PARTITIONS", "4")
     from dwh.platforms.spark import local_session_builder
 
-    session = local_session_builder("dwh-tests").getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    if os.environ.get("DWH_SPARK_CONNECT") == "1":  # the Spark Connect lane (tests/engines/connect/conftest.py)
+        from dwh.platforms.spark_connect import start_local_connect
+
+        session = start_local_connect(local_session_builder("dwh-tests"), export_remote=True, log_level="ERROR")
+    else:
+        session = local_session_builder("dwh-tests").getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
 

@@ -70,6 +70,14 @@ def local_session_builder(app_name: str = "dwh-local") -> Any:
     """A `SparkSession.Builder` for local Spark: UTC, no UI, a warehouse dir, the jars of `local_jars`."""
     from pyspark.sql import SparkSession
 
+    if os.environ.get("SPARK_REMOTE"):
+        # A Spark Connect client (pyspark connects to SPARK_REMOTE): the server owns the master, jars, memory and
+        # warehouse (pyspark refuses a master beside a remote); only the session's own settings apply.
+        return (
+            SparkSession.builder.appName(app_name)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", os.environ.get("DWH_SHUFFLE_PARTITIONS", "8"))
+        )
     # Python workers must run this interpreter (it has pyarrow/pandas), not the first python3 on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     warehouse = Path(os.environ.get("DWH_WAREHOUSE_DIR", "spark-warehouse")).absolute()
@@ -144,8 +152,10 @@ def spark_has_delta(spark: SparkSession) -> bool:
     if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
         return True
     jvm = getattr(spark, "_jvm", None)
-    if jvm is None:  # Spark Connect: the server side decides; Databricks serverless has Delta
-        return True
+    if jvm is None:  # Spark Connect: the server's session decides (Databricks answered above)
+        from dwh.platforms.spark_connect import server_has_delta
+
+        return server_has_delta(spark)
     try:
         # Through the context class loader: jars on spark.jars are not on the system class path.
         loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
