@@ -51,12 +51,17 @@ lint: venv
 	$(BIN)/ruff format --check dwh tests bench scripts
 	$(BIN)/mypy dwh
 
-# Two pytest processes (one JVM each): the suite on local Spark + delta-rs, then the Spark Delta lane.
+# One pytest process per lane (a Python process holds one JVM / one session kind): the suite on local Spark +
+# delta-rs, the Spark Delta lane, the Spark 3.5 lane in its own venv, the Spark Connect lane (a named subset).
+CONNECT_LANE_PATHS ?= tests/engines/connect tests/strategies/loaders/parquet tests/strategies/loaders/delta \
+  tests/strategies/quality tests/strategies/extractors/test_parquet.py
 test: venv airflow-venv system-deps jvm-artifacts lint
 	@start=$$SECONDS; $(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	  echo "lane 1 (suite: local Spark + delta-rs, services, standalone cluster): $$((SECONDS - start)) s"; exit $$code
 	@start=$$SECONDS; DWH_SPARK_DELTA=1 $(BIN)/python -m pytest tests/engines/delta $(DELTA_LANE_ARGS); code=$$?; \
 	  echo "lane 2 (Spark-native Delta, s3a on moto): $$((SECONDS - start)) s"; exit $$code
+	@start=$$SECONDS; DWH_SPARK_CONNECT=1 $(BIN)/python -m pytest -m spark $(CONNECT_LANE_PATHS) $(CONNECT_LANE_ARGS); code=$$?; \
+	  echo "lane 4 (Spark Connect: local Connect server, delta-rs, pyarrow.fs commits): $$((SECONDS - start)) s"; exit $$code
 
 bench: venv system-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)
