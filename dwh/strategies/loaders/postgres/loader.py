@@ -6,17 +6,29 @@
 
 1. Driver: claim a staging prefix ``dwh_stage_<16 hex>`` by holding an advisory lock on it for the
    whole load, drop the staging tables of runs that died (their prefix's lock is free, see
-   `sql`), read the target's columns (or plan to create it, see `types` for the
-   type mapping), check that merge ``keys`` have a primary key / unique index, and create an
-   UNLOGGED template ``<prefix>_t`` (in ``staging_schema``, default the target's schema).
-2. Executors: each partition COPYs into its own UNLOGGED ``dwh_stage_<run>_p<n>`` (`copy`).
-3. Driver, ONE transaction: create the target if missing, then
-   ``append`` insert · ``overwrite`` TRUNCATE + insert · ``replace_window`` delete the run window's
-   rows + insert (every staged row must lie in the window) · ``merge`` INSERT ... ON CONFLICT (keys)
-   DO UPDATE (a batch with one key twice fails clearly). Columns the target has and the DataFrame
-   lacks get their default on insert and keep their value on update (a partial upsert).
+   `sql`), read the target's columns (or plan to create it, see `types` for the type mapping),
+   check that merge ``keys`` have a primary key / unique index, and choose how to stage:
+   * shared (the swap path) when every column can be COPYed in binary straight into the target's
+     type (`types.binary_ready`) and the mode can swap: ``overwrite`` always, ``append`` /
+     ``replace_window`` / ``merge`` when the target is missing or empty. One table ``<prefix>_s``
+     ``LIKE`` the target (or with the created types) and a ledger ``<prefix>_l``.
+   * per partition otherwise: an UNLOGGED template ``<prefix>_t`` in the staging types.
+   Staging tables live in ``staging_schema`` (default the target's schema; the swap needs them
+   there, so a shared staging always uses the target's schema).
+2. Executors: each partition COPYs into the shared table or its own ``<prefix>_p<n>`` (`copy`).
+3. Driver, ONE transaction (`commit`): swap the staged table in (`swap`: indexes, constraints,
+   grants, owner, comments, sequences ... carried), or insert the staged rows (TRUNCATE / DELETE
+   window / ON CONFLICT per mode). ``detail["commit"]`` says which.
 4. The run's staging tables are dropped, also when anything failed; a run killed before this
    leaves them for the next load into that schema to sweep.
+
+``on_swap_blocked``: when an ``overwrite`` cannot swap because of something the swap cannot carry
+(a dependent view, an incoming foreign key, triggers ... see `swap`), ``fail`` (the default) stops
+with one line naming the blocker and changes nothing, before staging when it is already there,
+else in the final transaction; ``insert`` overwrites with TRUNCATE + INSERT instead, as before the
+swap existed (slower: the rows are written twice). Failing is the default because it is the choice
+that cannot surprise: the load does what it says or tells you why not. Other modes never fail for
+this; they insert.
 
 Until step 3 commits, the target is untouched: a failed or killed run leaves the old rows. Names are
 checked when the config is parsed (``schema.table``, keys, window column: plain identifiers) and
@@ -26,8 +38,6 @@ re-sent once it has started, so it can never apply twice.
 
 from __future__ import annotations
 
-import logging
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -43,9 +53,11 @@ from dwh.strategies.connection import (
     split_table_name,
 )
 from dwh.strategies.loaders.base import Loader, LoadResult
+from dwh.strategies.loaders.postgres import carry, staging
 from dwh.strategies.loaders.postgres import sql as q
-from dwh.strategies.loaders.postgres.copy import StagingPlan, connect, partition_table, stage_partitions
-from dwh.strategies.loaders.postgres.types import column_types, copy_ready, needs_text_cast, staging_types
+from dwh.strategies.loaders.postgres.commit import FinalStep, SwapBlocked, apply, blocked_message
+from dwh.strategies.loaders.postgres.copy import StagingPlan, connect, stage_partitions
+from dwh.strategies.loaders.postgres.types import binary_ready, column_types, copy_ready, needs_text_cast, staging_types
 
 if TYPE_CHECKING:
     import psycopg
@@ -58,6 +70,8 @@ class TargetPlan:
 
     create_with: dict[str, str] | None  # column types to create it with; None when it exists
     casts: dict[str, str]  # column -> target type its staged text is explicitly cast to
+    shared: bool = False  # staged into one table with the target's types (the swap path)
+    swap_skipped: str | None = None  # why the rows are staged for the insert path
 
 
 class PostgresLoader(DatabaseConnection, Loader):
@@ -69,6 +83,10 @@ class PostgresLoader(DatabaseConnection, Loader):
     keys: list[Identifier] | None = Field(None, description="Key columns for mode merge (need a unique index).")
     window_column: Identifier | None = Field(None, description="Date/timestamp column for mode replace_window.")
     staging_schema: Identifier | None = Field(None, description="Schema for staging tables (default: the target's).")
+    on_swap_blocked: Literal["fail", "insert"] = Field(
+        "fail",
+        description="overwrite whose swap is blocked (dependent view, incoming FK, ...): fail, or TRUNCATE + INSERT.",
+    )
     retries: PositiveInt = Field(5, description="Attempts for a connection that fails transiently.")
     connect_timeout: PositiveInt = Field(30, description="Seconds to wait for a connection.")
 
@@ -96,25 +114,57 @@ class PostgresLoader(DatabaseConnection, Loader):
         columns = self._checked_columns(frame)
         schema, table = split_table_name(self.table)
         staging_schema = self.staging_schema or schema
+        schemas = sorted({schema, staging_schema})
         retry = RetryPolicy(attempts=self.retries)
         window = self.window(context) if self.mode == "replace_window" else None
         staged: dict[int, int] = {}
         with connect(self._connect_kwargs(), retry, autocommit=True) as guard:
-            prefix = _claim_prefix(guard)
+            prefix = staging.claim_prefix(guard)
             try:
-                swept = _sweep_stale_staging(guard, staging_schema, prefix)
+                swept = sum(staging.sweep_stale_staging(guard, name, prefix) for name in schemas)
                 target = self._prepare(guard, new_table_types, staged_types, schema, table, staging_schema, prefix)
-                plan = StagingPlan(self._connect_kwargs(), staging_schema, f"{prefix}_t", prefix, tuple(columns), retry)
+                where = schema if target.shared else staging_schema
+                plan = StagingPlan(
+                    self._connect_kwargs(),
+                    where,
+                    f"{prefix}_t",
+                    prefix,
+                    tuple(columns),
+                    retry,
+                    shared=target.shared,
+                    target=f"{schema}.{table}",
+                )
                 staged = stage_partitions(frame, plan)
+                if target.shared:
+                    staging.check_ledger(guard, where, prefix, staged)
+                step = FinalStep(
+                    schema=schema,
+                    table=table,
+                    mode=self.mode,
+                    columns=columns,
+                    keys=list(self.keys or []),
+                    window_column=self.window_column,
+                    window=window,
+                    staging_schema=where,
+                    prefix=prefix,
+                    staged=staged,
+                    shared=target.shared,
+                    create_with=target.create_with,
+                    casts=target.casts,
+                    on_swap_blocked=self.on_swap_blocked,
+                )
                 with connect(self._connect_kwargs(), retry) as conn:
-                    detail = self._apply(conn, columns, staged, target, staging_schema, prefix, window)
+                    detail = apply(conn, step)
             except Exception as exc:
                 clean = _clean_error(exc, self.table)
                 if clean is exc:
                     raise
                 raise clean from exc
             finally:
-                _drop_own_staging(guard, staging_schema, prefix)
+                for name in schemas:
+                    staging.drop_own_staging(guard, name, prefix)
+        if target.swap_skipped and detail["commit"] == "insert":
+            detail.setdefault("swap_skipped", target.swap_skipped)
         detail.update(mode=self.mode, staging_partitions=len(staged), stale_staging_runs_dropped=swept)
         return LoadResult(target=f"{schema}.{table}", rows_written=detail.pop("rows_written"), detail=detail)
 
@@ -142,7 +192,7 @@ class PostgresLoader(DatabaseConnection, Loader):
         staging_schema: str,
         prefix: str,
     ) -> TargetPlan:
-        """Check the target and create the staging template; says whether to create the target and how to cast."""
+        """Check the target and create the staging tables; says how to stage, whether to create the target, casts."""
         existing = q.table_columns(conn, schema, table)
         if existing is not None:
             missing = [name for name in staged_types if name not in existing]
@@ -156,99 +206,43 @@ class PostgresLoader(DatabaseConnection, Loader):
         for needed_schema in {schema, staging_schema}:
             if not q.schema_exists(conn, needed_schema):
                 conn.execute(q.statement("CREATE SCHEMA IF NOT EXISTS {}", q.identifier(needed_schema)))
-        conn.execute(q.create_table(staging_schema, f"{prefix}_t", staged_types, unlogged=True))
         target_types = existing or new_table_types
+        skipped = self._swap_skipped(conn, staged_types, target_types, schema, table, existing is not None)
+        if skipped is None:
+            staging.create_shared_staging(conn, schema, table, prefix, None if existing else new_table_types)
+            return TargetPlan(create_with=None, casts={}, shared=True)
+        conn.execute(q.create_table(staging_schema, f"{prefix}_t", staged_types, unlogged=True))
         casts = {
             name: target_types[name]
             for name, staged in staged_types.items()
             if needs_text_cast(staged, target_types[name])
         }
-        return TargetPlan(create_with=new_table_types if existing is None else None, casts=casts)
+        return TargetPlan(create_with=new_table_types if existing is None else None, casts=casts, swap_skipped=skipped)
 
-    def _apply(
+    def _swap_skipped(
         self,
         conn: psycopg.Connection,
-        columns: list[str],
-        staged: dict[int, int],
-        plan: TargetPlan,
-        staging_schema: str,
-        prefix: str,
-        window: tuple[Any, Any] | None,
-    ) -> dict[str, Any]:
-        """The final transaction; returns rows written and what else it did."""
-        schema, table = split_table_name(self.table)
-        target = q.qualified(schema, table)
-        tables = [partition_table(prefix, partition) for partition, rows in sorted(staged.items()) if rows]
-        staged_total = sum(staged.values())
-        detail: dict[str, Any] = {"rows_staged": staged_total, "rows_deleted": 0, "rows_written": 0}
-        with conn.transaction():
-            if plan.create_with is not None:
-                keys = self.keys if self.mode == "merge" else ()
-                conn.execute(
-                    q.create_table(schema, table, plan.create_with, primary_key=keys or (), if_not_exists=True)
-                )
-            if self.mode == "overwrite":
-                conn.execute(q.statement("TRUNCATE {}", target))
-            elif self.mode == "replace_window" and window is not None:
-                condition = q.window_condition(self.window_column or "")
-                deleted = conn.execute(q.statement("DELETE FROM {} WHERE {}", target, condition), list(window))
-                detail["rows_deleted"] = deleted.rowcount
-            if tables:
-                source = q.staged_rows(staging_schema, tables, columns)
-                insert = q.insert_rows(
-                    target,
-                    columns,
-                    source,
-                    casts=plan.casts,
-                    window_column=self.window_column if self.mode == "replace_window" else None,
-                    merge_keys=self.keys if self.mode == "merge" and self.keys else (),
-                )
-                written = conn.execute(insert, list(window) if window and self.mode == "replace_window" else None)
-                detail["rows_written"] = written.rowcount
-                if self.mode == "merge":  # unchanged matched rows are skipped, yet the target holds them
-                    detail.update(rows_written=staged_total, rows_changed=written.rowcount)
-                if self.mode == "replace_window" and written.rowcount != staged_total:
-                    raise ValueError(
-                        f"{staged_total - written.rowcount} row(s) have {self.window_column} outside the run window "
-                        f"[{window[0] if window else ''}, {window[1] if window else ''}) or null; nothing was written"
-                    )
-        return detail
-
-
-def _claim_prefix(guard: psycopg.Connection) -> str:
-    """A fresh staging prefix whose advisory lock `guard` now holds (marks this run's staging as live)."""
-    for _ in range(8):  # a taken lock means a hash collision with a live run: another prefix avoids waiting
-        prefix = f"dwh_stage_{uuid.uuid4().hex[:16]}"
-        if q.hold_staging_lock(guard, prefix):
-            return prefix
-    raise RuntimeError("POSTGRES: could not take an advisory lock for a staging prefix (8 tries)")
-
-
-def _sweep_stale_staging(guard: psycopg.Connection, schema: str, own_prefix: str) -> int:
-    """Drop the staging tables in `schema` of runs that are gone; returns how many runs' tables were dropped."""
-    import psycopg
-
-    dropped = 0
-    for prefix in q.stale_staging_prefixes(guard, schema, own_prefix):
-        try:
-            dropped += q.drop_staging(guard, schema, prefix)
-        except psycopg.Error as exc:  # e.g. another role's tables: leave them, the load goes on
-            logging.getLogger(__name__).warning(
-                "could not drop stale staging tables %s* in %s: %s", prefix, schema, type(exc).__name__
-            )
-        finally:
-            q.release_staging_lock(guard, prefix)
-    if dropped:
-        logging.getLogger(__name__).info("dropped the staging tables of %d dead run(s) in %s", dropped, schema)
-    return dropped
-
-
-def _drop_own_staging(guard: psycopg.Connection, schema: str, prefix: str) -> None:
-    """Drop this run's staging tables; if that fails, the next load sweeps them (this run's lock ends with it)."""
-    try:
-        q.drop_staging(guard, schema, prefix)
-    except Exception:  # never hide the load's own outcome behind a cleanup failure
-        logging.getLogger(__name__).warning("could not drop staging tables %s* in %s", prefix, schema)
+        staged_types: dict[str, str],
+        target_types: dict[str, str],
+        schema: str,
+        table: str,
+        exists: bool,
+    ) -> str | None:
+        """Why this load stages for the insert path (None: stage for a swap); an overwrite may refuse here."""
+        inexact = [name for name, staged in staged_types.items() if not binary_ready(staged, target_types[name])]
+        if inexact:
+            return f"column types differ from the staged ones: {', '.join(inexact)}"
+        if not exists:
+            return None
+        oid = carry.table_oid(conn, schema, table)
+        if oid is None:
+            return "the target is not a table"
+        if self.mode != "overwrite" and not carry.is_empty(conn, schema, table):
+            return "the target holds rows"
+        reasons = carry.blockers(conn, oid)
+        if reasons and self.mode == "overwrite" and self.on_swap_blocked == "fail":
+            raise SwapBlocked(blocked_message(schema, table, reasons))
+        return "; ".join(reasons) or None
 
 
 def _clean_error(exc: Exception, table: str) -> Exception:

@@ -9,7 +9,9 @@ tables) and the statements of the final transaction for each write mode:
     merge           INSERT ... ON CONFLICT (keys) DO UPDATE SET c = EXCLUDED.c
                     WHERE (target.c, ...) IS DISTINCT FROM (EXCLUDED.c, ...)
 
-The staging data is the UNION ALL of one UNLOGGED table per Spark partition.
+The staging data is the UNION ALL of one UNLOGGED table per Spark partition, or the one shared
+staging table (`copy`); when that one can become the target, `swap` commits instead of an INSERT.
+``merge_rows`` (PostgreSQL 15 ``MERGE``) is the alternative the benchmark measures against ON CONFLICT.
 
 Staging tables of a run that died (SIGKILL, lost driver) are swept by the next load in the same
 schema: every run holds a session advisory lock on its staging prefix while it loads, and a prefix
@@ -167,6 +169,31 @@ def create_table(
     )
 
 
+def create_like(
+    schema: str, name: str, like: sql.Identifier, *, unlogged: bool, reloptions: Sequence[str], tablespace: str | None
+) -> sql.Composed:
+    """``CREATE [UNLOGGED] TABLE name (LIKE target INCLUDING ...) [WITH (...)] [TABLESPACE t]``: the swap staging.
+
+    Defaults, CHECK constraints, generated columns, storage and compression come along (NOT NULL always
+    does); indexes are built after the COPY, foreign keys and the rest in the final transaction (`swap`).
+    """
+    from psycopg import sql
+
+    options: sql.Composable = sql.SQL("")
+    if reloptions:  # pg_class.reloptions entries are "name=value" as PostgreSQL printed them
+        options = sql.SQL(" WITH ({})").format(sql.SQL(", ").join(sql.SQL(option) for option in reloptions))
+    return sql.SQL(
+        "CREATE {unlogged}TABLE {table} (LIKE {like} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
+        "INCLUDING STORAGE INCLUDING COMPRESSION){options}{tablespace}"
+    ).format(
+        unlogged=sql.SQL("UNLOGGED " if unlogged else ""),
+        table=qualified(schema, name),
+        like=like,
+        options=options,
+        tablespace=sql.SQL(" TABLESPACE {}").format(sql.Identifier(tablespace)) if tablespace else sql.SQL(""),
+    )
+
+
 def drop_tables(schema: str, names: Sequence[str]) -> sql.Composed:
     """``DROP TABLE IF EXISTS schema.a, schema.b``."""
     from psycopg import sql
@@ -244,3 +271,28 @@ def identifier(name: str) -> sql.Identifier:
     from psycopg import sql
 
     return sql.Identifier(name)
+
+
+def merge_rows(
+    target: sql.Identifier, columns: Sequence[str], source: sql.Composable, keys: Sequence[str]
+) -> sql.Composed:
+    """PostgreSQL 15 ``MERGE INTO target t USING (source) s ON keys WHEN MATCHED AND changed THEN UPDATE
+    WHEN NOT MATCHED THEN INSERT``: the same effect as `insert_rows` with `merge_keys`."""
+    from psycopg import sql
+
+    others = [column for column in columns if column not in keys]
+    on = sql.SQL(" AND ").join(sql.SQL("t.{col} = s.{col}").format(col=sql.Identifier(column)) for column in keys)
+    values = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(column)) for column in columns)
+    query = sql.SQL("MERGE INTO {target} AS t USING ({source}) AS s ON {on} ").format(
+        target=target, source=source, on=on
+    )
+    if others:
+        current = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(column)) for column in others)
+        proposed = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(column)) for column in others)
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{col} = s.{col}").format(col=sql.Identifier(column)) for column in others
+        )
+        query = sql.SQL("{} WHEN MATCHED AND ({}) IS DISTINCT FROM ({}) THEN UPDATE SET {} ").format(
+            query, current, proposed, assignments
+        )
+    return sql.SQL("{} WHEN NOT MATCHED THEN INSERT ({}) VALUES ({})").format(query, column_list(columns), values)

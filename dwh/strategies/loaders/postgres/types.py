@@ -29,6 +29,12 @@ final INSERT converts into the target's own column types: by assignment where Po
 assignment cast (so a too-long value for ``varchar(n)`` or an out-of-range integer fails instead of
 being cut), and with an explicit cast from text otherwise (``numeric(p, s)``, ``jsonb``, ``uuid``,
 enums, dates from strings ... are parsed by their input functions, as a text COPY would).
+
+The swap path (`swap`) stages straight into the target's column types, so it needs every staged
+type to be one binary COPY can write into the target column as is (`binary_ready`): the same type,
+``numeric`` into ``numeric(p, s)``, or text into ``varchar(n)`` / ``char(n)`` (their receive functions
+apply the type modifier as an assignment would: a too-long value or a numeric overflow fails). Any
+other pair (text into ``jsonb``/``uuid``/enums, ``bigint`` into ``integer`` ...) takes the insert path.
 """
 
 from __future__ import annotations
@@ -121,6 +127,14 @@ def staging_types(frame: DataFrame) -> dict[str, str]:
 def needs_text_cast(staging: str, target: str) -> bool:
     """True when a staged text value must be cast explicitly to reach the target column type."""
     return staging == "text" and not target.startswith(_TEXT_LIKE)
+
+
+def binary_ready(staged: str, target: str) -> bool:
+    """True when binary COPY of a value staged as `staged` can go straight into a `target` column."""
+    base_staged, base_target = staged.split("(")[0], target.split("(")[0]
+    if staged == target or (base_staged == "numeric" and base_target == "numeric"):
+        return True
+    return staged == "text" and base_target in ("character varying", "character")
 
 
 def copy_ready(frame: DataFrame) -> DataFrame:

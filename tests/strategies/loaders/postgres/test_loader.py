@@ -269,9 +269,13 @@ def test_a_too_long_value_for_varchar_fails_instead_of_being_cut(spark: Any, pos
     with psycopg.connect(postgres_db.conninfo, autocommit=True) as conn:
         conn.execute("CREATE TABLE public.codes (code varchar(3))")
     frame = spark.createDataFrame([("abcd",)], "code string")
-    with pytest.raises(psycopg.errors.StringDataRightTruncation, match=r"too long for type character varying\(3\)"):
-        loader(postgres_db, mode="append", table="codes").load(frame, run_context())
+    with pytest.raises(RuntimeError, match=r"too long for type character varying\(3\) \(column code\)$"):
+        loader(postgres_db, mode="append", table="codes").load(frame, run_context())  # staged as varchar(3)
     assert query(postgres_db, "SELECT * FROM public.codes") == []
+    query(postgres_db, "INSERT INTO public.codes VALUES ('x')")
+    with pytest.raises(psycopg.errors.StringDataRightTruncation, match=r"too long for type character varying\(3\)"):
+        loader(postgres_db, mode="append", table="codes").load(frame, run_context())  # the INSERT's assignment
+    assert query(postgres_db, "SELECT * FROM public.codes") == [("x",)]
 
 
 def test_a_column_the_target_lacks_is_named(spark: Any, postgres_db: LocalPostgres) -> None:
