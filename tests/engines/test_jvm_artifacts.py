@@ -57,6 +57,21 @@ def test_the_artifacts_follow_the_installed_pyspark() -> None:
     assert spark35 is not None and spark35.artifacts[0] == "io.delta:delta-spark_2.12:3.3.2"
 
 
+@pytest.mark.parametrize(
+    ("spark", "delta", "storage"),
+    [
+        ("3.5.9", "io.delta:delta-spark_2.12:3.3.2", "io.delta:delta-storage:3.3.2"),  # Glue 5 / EMR 7: Scala 2.12
+        ("4.0.1", "io.delta:delta-spark_2.13:4.0.1", "io.delta:delta-storage:4.0.1"),
+        ("4.1.0", "io.delta:delta-spark_4.1_2.13:4.4.0", "io.delta:delta-storage:4.4.0"),
+        ("4.2.1", "io.delta:delta-spark_4.2_2.13:4.4.0", "io.delta:delta-storage:4.4.0"),
+    ],
+)
+def test_each_spark_line_gets_its_delta_build_in_its_own_directory(spark: str, delta: str, storage: str) -> None:
+    group = jvm_artifacts.delta_group(spark)
+    assert group is not None and group.artifacts == (delta, storage)
+    assert group.directory == f"{delta.split(':')[1]}-{delta.split(':')[2]}"  # two venvs share one cache
+
+
 def test_a_spark_newer_than_every_delta_build_has_no_delta_group() -> None:
     assert jvm_artifacts.delta_group("4.3.0") is None
     assert jvm_artifacts.missing_jars_message(None, "DWH_SPARK_DELTA=1").startswith(

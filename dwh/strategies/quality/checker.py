@@ -8,7 +8,8 @@
 Nothing is written by the check itself, so a ``fail`` rule stops the run before any load.
 With ``persist=True`` (the default) the validated rows are cached: the loads that follow read the
 cache instead of recomputing the source. Where the platform refuses caching (Databricks
-serverless), the counts are taken by one aggregation job and the loads recompute the plan.
+serverless), the counts are taken by one aggregation job and the loads recompute the plan; so they are
+where the observation came back empty (Spark 3.5 reports no metrics when no row reached them).
 """
 
 from __future__ import annotations
@@ -88,9 +89,10 @@ def evaluate_expectations(
         validated = _persisted(flagged.observe(observation, *metrics).where(keep).drop(*flags))
         if validated is not None:
             validated.count()
-            counts = dict(observation.get)
-    if validated is None or counts is None:
+            counts = dict(observation.get) or None  # Spark 3.5 observes nothing when no row reached it
+    if validated is None:
         validated = flagged.where(keep).drop(*flags)
+    if counts is None:
         counts = flagged.agg(*metrics).first().asDict()  # type: ignore[union-attr]
     persisted = bool(persist and validated.is_cached)
     return _outcome(validated, expectations, row_rules, flags, counts, persisted=persisted)

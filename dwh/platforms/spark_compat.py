@@ -1,0 +1,52 @@
+"""The few places where pyspark 3.5 (Glue 5, EMR 7, Databricks 14-16) and pyspark 4 differ, branched once.
+
+The rest of ``dwh`` keeps to APIs both majors have. What differs and is needed:
+
+* `to_arrow`: ``DataFrame.toArrow()`` exists from Spark 4.0 only; on 3.5 the same table comes from the Arrow
+  batches ``toPandas`` collects (``_collect_as_arrow``), cast to the schema Spark 4 gives (timestamps in UTC).
+* `arrow_type`: ``pyspark.sql.pandas.types.to_arrow_type`` takes a ``timezone`` from 4.0 on; 3.5's always
+  says UTC, while its ``mapInArrow`` hands tasks timestamps in the session's zone.
+
+pyspark is imported only inside the functions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame
+
+
+def spark_major() -> int:
+    """The installed pyspark's major version (3 or 4)."""
+    import pyspark
+
+    return int(pyspark.__version__.split(".")[0])
+
+
+def to_arrow(frame: DataFrame) -> pa.Table:
+    """The frame's rows as one ``pyarrow.Table`` on the driver (small results only), on Spark 3.5 and 4."""
+    if hasattr(type(frame), "toArrow"):
+        return frame.toArrow()
+    collect = getattr(frame, "_collect_as_arrow", None)
+    if collect is None:
+        raise TypeError(f"cannot collect a {type(frame).__name__} as Arrow on pyspark 3.5 (classic sessions only)")
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    schema = to_arrow_schema(frame.schema)
+    batches = collect()
+    return pa.Table.from_batches(batches).cast(schema) if batches else schema.empty_table()
+
+
+def arrow_type(spark_type: Any, timezone: str = "UTC") -> pa.DataType:
+    """The Arrow type ``mapInArrow`` hands a task for a top-level `spark_type` column (timestamps in `timezone`)."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_type
+    from pyspark.sql.types import TimestampType
+
+    if spark_major() >= 4:
+        return to_arrow_type(spark_type, timezone=timezone)
+    return pa.timestamp("us", tz=timezone) if isinstance(spark_type, TimestampType) else to_arrow_type(spark_type)
