@@ -137,6 +137,7 @@ def test_the_builder_uses_only_complete_groups(tmp_path: Path, monkeypatch: pyte
 
 def test_explicit_delta_jars_win_and_s3a_is_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DWH_JARS_DIR", str(tmp_path))
+    monkeypatch.delenv("DWH_SPARK_S3A", raising=False)  # the Delta lanes' conftest sets it for their process
     monkeypatch.setenv("DWH_SPARK_DELTA", "1")
     monkeypatch.setenv("DWH_SPARK_DELTA_JARS", "/opt/delta/a.jar,/opt/delta/b.jar")
     jars, delta = local_jars()
