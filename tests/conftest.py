@@ -48,10 +48,28 @@ def spark() -> Iterator[Any]:
 
         session = start_local_connect(local_session_builder("dwh-tests"), export_remote=True, log_level="ERROR")
     else:
-        session = local_session_builder("dwh-tests").getOrCreate()
+        session = _classic_session(local_session_builder)
         session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+def _classic_session(local_session_builder: Any) -> Any:
+    """The classic session, with hadoop-aws on it when cached (tests/engines/s3 needs s3a://).
+
+    DWH_SPARK_S3A is set only while the session is built: left in the environment it would reach every
+    subprocess the tests start (spark-submit, generic_entry children), which must decide for themselves.
+    """
+    from dwh.platforms import jvm_artifacts
+
+    asked = "DWH_SPARK_S3A" not in os.environ and bool(jvm_artifacts.cached_jars(jvm_artifacts.s3a_group()))
+    if asked:
+        os.environ["DWH_SPARK_S3A"] = "1"
+    try:
+        return local_session_builder("dwh-tests").getOrCreate()
+    finally:
+        if asked:
+            os.environ.pop("DWH_SPARK_S3A", None)
 
 
 @pytest.fixture(scope="session")

@@ -13,13 +13,12 @@ How each client is pointed at it is how a user points them at a non-AWS S3 (MinI
 * Hadoop's S3A settings on the session (PLATFORMS.md, "S3 from Spark"), and ``fs.s3.impl`` = S3A so
   ``s3://`` paths work in Spark as they do on EMR (EMRFS) and Glue.
 
-Spark needs hadoop-aws for that: this directory asks the suite's session for it (``DWH_SPARK_S3A=1``, set
-before any session exists, as the jars are cached by ``make jvm-artifacts``); without the jars its tests skip.
+Spark needs hadoop-aws for that: the suite's ``spark`` fixture (tests/conftest.py) builds its session with it when
+``make jvm-artifacts`` has cached the jars (``DWH_SPARK_S3A=1`` only while building); without the jars its tests skip.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ from tests.engines.dumps import S3Access
 from tests.stand_ins.moto_process import MotoProcess, moto_process
 
 S3A_JARS = bool(jvm_artifacts.cached_jars(jvm_artifacts.s3a_group()))
-if S3A_JARS:
-    os.environ.setdefault("DWH_SPARK_S3A", "1")  # read when the suite's one session is built, after collection
 
 REGION = "us-east-1"
 KEY, SECRET = "testing", "testing"
@@ -110,7 +107,7 @@ def s3_lake(spark: Any, moto_s3: MotoProcess, monkeypatch: pytest.MonkeyPatch) -
     if not S3A_JARS:
         pytest.skip("hadoop-aws + AWS SDK bundle not in the jar cache (scripts/fetch_jvm_artifacts.py --groups s3a)")
     if not session_has_s3a(spark):
-        pytest.fail("the suite's session has no S3A: it was built before tests/engines/s3 set DWH_SPARK_S3A=1")
+        pytest.fail("the suite's session has no S3A: hadoop-aws is cached but not on it (see tests/conftest.py)")
     env = client_env(moto_s3.endpoint)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
