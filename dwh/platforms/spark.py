@@ -156,10 +156,18 @@ def spark_has_delta(spark: SparkSession) -> bool:
         from dwh.platforms.spark_connect import server_has_delta
 
         return server_has_delta(spark)
+    return session_has_class(spark, "io.delta.tables.DeltaTable")
+
+
+def session_has_class(spark: SparkSession, class_name: str) -> bool:
+    """True when a classic session's JVM can load `class_name` (False on Spark Connect: no JVM handle)."""
+    jvm = getattr(spark, "_jvm", None)
+    if jvm is None:
+        return False
     try:
         # Through the context class loader: jars on spark.jars are not on the system class path.
         loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
-        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable", False, loader)
+        jvm.java.lang.Class.forName(class_name, False, loader)
     except Exception:
         return False
     return True

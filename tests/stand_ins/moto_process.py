@@ -59,14 +59,19 @@ def moto_process() -> Iterator[MotoProcess]:
         _wait_until_up(endpoint, process, log)
         yield MotoProcess(endpoint=endpoint, pid=process.pid, log=log)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=20)
+        stop_process_group(process)
         log.unlink(missing_ok=True)
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group a server leads (``start_new_session=True``), SIGKILL it after 20 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
 
 
 def _wait_until_up(endpoint: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -9,9 +9,7 @@ and a venv with the dependencies but no ``dwh``, built as tests/integration buil
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -25,6 +23,7 @@ import pytest
 
 from dwh.devtools.local_postgres import free_port
 from tests.integration.conftest import ROOT, Venv, _make_venv, clean_env
+from tests.stand_ins.moto_process import stop_process_group
 
 START_TIMEOUT_SECONDS = 120
 
@@ -71,16 +70,6 @@ def _daemon(name: str, arguments: list[str], log: Path) -> subprocess.Popen[byte
         )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
-
-
 @pytest.fixture(scope="session")
 def standalone_cluster() -> Iterator[StandaloneCluster]:
     """A Spark standalone master + one worker on 127.0.0.1, stopped at the end of the session."""
@@ -108,7 +97,7 @@ def standalone_cluster() -> Iterator[StandaloneCluster]:
     finally:
         for process in (worker, master):
             if process is not None:
-                _stop(process)
+                stop_process_group(process)
         shutil.rmtree(base, ignore_errors=True)
 
 

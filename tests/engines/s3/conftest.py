@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from dwh.platforms import jvm_artifacts
+from dwh.platforms.spark import session_has_class
 from tests.engines.dumps import S3Access
 from tests.stand_ins.moto_process import MotoProcess, moto_process
 
@@ -37,14 +38,8 @@ KEY, SECRET = "testing", "testing"
 
 
 def session_has_s3a(spark: Any) -> bool:
-    """True when hadoop-aws is on the session's class path (spark.jars: through the context class loader)."""
-    jvm = spark._jvm
-    try:
-        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
-        jvm.java.lang.Class.forName("org.apache.hadoop.fs.s3a.S3AFileSystem", False, loader)
-    except Exception:
-        return False
-    return True
+    """True when hadoop-aws is on the session's class path."""
+    return session_has_class(spark, "org.apache.hadoop.fs.s3a.S3AFileSystem")
 
 
 @pytest.fixture(scope="session")
