@@ -13,9 +13,10 @@ drops it after its run (so autovacuum of a merge's dead rows does not run during
 * ``append_empty``    loader mode append into an empty table (the swap); ``jdbc_append`` the same
 * ``append_rows``     loader mode append into a table holding ``--old-rows`` rows (the insert path)
 * ``merge``           loader mode merge on ``id`` (primary key) into a table holding rows ``id < rows/2``
-                      with other values: half the batch updates, half inserts
+                      with other values: half the batch updates, half inserts (fewer rows than the
+                      batch: the rewrite and swap, `postgres.rewrite`)
 * ``replace_window``  loader mode replace_window of 2024 into a table holding ``--old-rows`` rows of 2023
-                      (a window the target does not hold yet: the insert path)
+                      (a window the target does not hold yet; its rows are kept: the rewrite and swap)
 * ``spark_copy``      the floor, not atomic: every Spark task COPYs its partition straight into an empty
                       table and commits on its own (a killed run leaves part of the rows)
 * ``spark_floor``     writes nothing: Spark scans the file and hands it to Python as Arrow

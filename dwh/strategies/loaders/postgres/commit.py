@@ -4,9 +4,11 @@
 ``"insert"``):
 
 * swap (shared staging only, see `copy`): the staged table becomes the target (`swap`). Taken for
-  ``overwrite``, and for ``append`` / ``replace_window`` / ``merge`` when the target is missing or
-  empty, checked under the target's ACCESS EXCLUSIVE lock. A target that is missing is created by
-  renaming the staged table (a merge target gets its primary key on ``keys`` built there).
+  ``overwrite``, for ``append`` / ``replace_window`` / ``merge`` when the target is missing or
+  empty, and for ``replace_window`` / ``merge`` into a target holding no more rows than the batch
+  once the rows it keeps are copied in (`rewrite`; ``detail["rows_kept"]``), all checked under the
+  target's ACCESS EXCLUSIVE lock. A target that is missing is created by renaming the staged table
+  (a merge target gets its primary key on ``keys`` built there).
 * insert: ``append`` INSERT · ``overwrite`` TRUNCATE + INSERT · ``replace_window`` DELETE the
   window's rows + INSERT (every staged row must lie in the window) · ``merge`` INSERT ... ON
   CONFLICT (keys) DO UPDATE. Measured against PostgreSQL 15's ``MERGE`` on the same 2M staged rows
@@ -25,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from dwh.strategies.loaders.postgres import carry, swap
+from dwh.strategies.loaders.postgres import carry, rewrite, swap
 from dwh.strategies.loaders.postgres import sql as q
 from dwh.strategies.loaders.postgres.copy import partition_table, shared_table
 
@@ -81,6 +83,7 @@ def _swap(conn: psycopg.Connection, step: FinalStep, detail: dict[str, Any]) -> 
 
     staged = shared_table(step.prefix)
     oid = carry.table_oid(conn, step.schema, step.table)
+    held = 0  # rows of a non-empty target a merge / replace_window rewrites
     if oid is not None:
         conn.execute(q.statement("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", q.qualified(step.schema, step.table)))
         reasons = carry.blockers(conn, oid)
@@ -88,14 +91,24 @@ def _swap(conn: psycopg.Connection, step: FinalStep, detail: dict[str, Any]) -> 
         if staged_oid is None or carry.shape(conn, oid) != carry.shape(conn, staged_oid):
             reasons.append("its definition changed while the rows were staged")
         if step.mode != "overwrite" and not carry.is_empty(conn, step.schema, step.table):
-            detail["swap_skipped"] = "the target holds rows"
-            return False
+            why, held = _rewrite_refusal(conn, step, oid)
+            if why:
+                detail["swap_skipped"] = why
+                return False
         if reasons:
             if step.mode == "overwrite" and step.on_swap_blocked == "fail":
                 raise SwapBlocked(blocked_message(step.schema, step.table, reasons))
             detail["swap_skipped"] = "; ".join(reasons)
             return False
     _check_window(conn, step, staged)
+    if held:  # merge / replace_window into rows: the kept rows join the staged ones (`rewrite`)
+        assert oid is not None
+        kept = rewrite.copy_kept(
+            conn, oid, step.schema, step.table, staged, step.mode, step.keys, step.window_column, step.window
+        )
+        detail["rows_kept"] = kept
+        if step.mode == "replace_window":
+            detail["rows_deleted"] = held - kept
     try:
         if oid is None:
             _rename_in(conn, step, staged)
@@ -112,6 +125,18 @@ def _swap(conn: psycopg.Connection, step: FinalStep, detail: dict[str, Any]) -> 
     if step.mode == "merge":
         detail["rows_changed"] = total
     return True
+
+
+def _rewrite_refusal(conn: psycopg.Connection, step: FinalStep, oid: int) -> tuple[str | None, int]:
+    """Why the non-empty target takes the insert path (None: rewrite it), and its rows when it is rewritten."""
+    why = rewrite.refusal(conn, oid, step.mode, step.columns, step.keys)
+    if why:
+        return why, 0
+    batch = sum(step.staged.values())
+    held = rewrite.rows_up_to(conn, step.schema, step.table, batch)
+    if held > batch:
+        return f"the target holds more rows than the batch's {batch} (a rewrite would copy them all)", 0
+    return None, held
 
 
 def _rename_in(conn: psycopg.Connection, step: FinalStep, staged: str) -> None:

@@ -10,15 +10,18 @@
    check that merge ``keys`` have a primary key / unique index, and choose how to stage:
    * shared (the swap path) when every column can be COPYed in binary straight into the target's
      type (`types.binary_ready`) and the mode can swap: ``overwrite`` always, ``append`` /
-     ``replace_window`` / ``merge`` when the target is missing or empty. One table ``<prefix>_s``
-     ``LIKE`` the target (or with the created types) and a ledger ``<prefix>_l``.
+     ``replace_window`` / ``merge`` when the target is missing or empty, and ``replace_window`` /
+     ``merge`` into rows too (`rewrite`: the final step copies the kept rows in and swaps when the
+     target holds no more rows than the batch, else inserts from this table). One table
+     ``<prefix>_s`` ``LIKE`` the target (or with the created types) and a ledger ``<prefix>_l``.
    * per partition otherwise: an UNLOGGED template ``<prefix>_t`` in the staging types.
    Staging tables live in ``staging_schema`` (default the target's schema; the swap needs them
    there, so a shared staging always uses the target's schema).
 2. Executors: each partition COPYs into the shared table or its own ``<prefix>_p<n>`` (`copy`).
 3. Driver, ONE transaction (`commit`): swap the staged table in (`swap`: indexes, constraints,
-   grants, owner, comments, sequences ... carried), or insert the staged rows (TRUNCATE / DELETE
-   window / ON CONFLICT per mode). ``detail["commit"]`` says which.
+   grants, owner, comments, sequences ... carried; after copying the target's kept rows in for a
+   `rewrite`), or insert the staged rows (TRUNCATE / DELETE window / ON CONFLICT per mode).
+   ``detail["commit"]`` says which, ``detail["swap_skipped"]`` why an insert was taken.
 4. The run's staging tables are dropped, also when anything failed; a run killed before this
    leaves them for the next load into that schema to sweep.
 
@@ -53,7 +56,7 @@ from dwh.strategies.connection import (
     split_table_name,
 )
 from dwh.strategies.loaders.base import Loader, LoadResult
-from dwh.strategies.loaders.postgres import carry, staging
+from dwh.strategies.loaders.postgres import carry, rewrite, staging
 from dwh.strategies.loaders.postgres import sql as q
 from dwh.strategies.loaders.postgres.commit import FinalStep, SwapBlocked, apply, blocked_message
 from dwh.strategies.loaders.postgres.copy import StagingPlan, connect, stage_partitions
@@ -238,7 +241,9 @@ class PostgresLoader(DatabaseConnection, Loader):
         if oid is None:
             return "the target is not a table"
         if self.mode != "overwrite" and not carry.is_empty(conn, schema, table):
-            return "the target holds rows"
+            why = rewrite.refusal(conn, oid, self.mode, list(staged_types), list(self.keys or []))
+            if why:
+                return why
         reasons = carry.blockers(conn, oid)
         if reasons and self.mode == "overwrite" and self.on_swap_blocked == "fail":
             raise SwapBlocked(blocked_message(schema, table, reasons))

@@ -10,7 +10,9 @@ group is SIGKILLed at one of two moments:
 * inside the final transaction: the test holds a lock the final transaction needs after it has
   started writing (a lock on the parent of the target's foreign key, which the swap re-creates
   after it dropped the old table and renamed the staged one in; or an advisory lock a statement
-  trigger waits for after the INSERT of merge / replace_window wrote its rows). Once PostgreSQL shows
+  trigger waits for after the INSERT of merge / replace_window wrote its rows; the rewrite of merge /
+  replace_window into fewer rows than the batch waits at the same foreign key as the swap, after it
+  copied the kept rows). Once PostgreSQL shows
   the loader's transaction, with an xid, waiting for that lock, the child is killed, then the lock
   released: the transaction never commits.
 
@@ -103,8 +105,13 @@ def kill_child(
     steady: bool,
     moment: str,
     release: Callable[[], None],
+    blocker: int = 0,
 ) -> None:
-    """Run the child load, SIGKILL its process group once `moment` (a count query) is > 0, then `release`."""
+    """Run the child load, SIGKILL its process group once `moment` (a count query) is > 0, then `release`.
+
+    Then wait until the child's sessions are gone: every session but this query's and the `blocker`
+    backend pid's (the test's own lock holder, which stays connected).
+    """
     import json
 
     script, log = tmp_path / "child.py", tmp_path / "child.log"
@@ -120,9 +127,9 @@ def kill_child(
         os.killpg(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
         release()
-        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid NOT IN (pg_backend_pid(), %s)"
         deadline = time.monotonic() + 60
-        while query(db, others, db.dbname)[0][0] and time.monotonic() < deadline:
+        while query(db, others, db.dbname, blocker)[0][0] and time.monotonic() < deadline:
             time.sleep(0.1)  # the executors' sessions end once their sockets close
     finally:
         if child.poll() is None:
@@ -182,21 +189,43 @@ def test_sigkill_during_copy_leaves_exactly_the_old_rows_and_the_next_load_sweep
     next_load_sweeps_staging(spark, postgres_db, OLD_ROWS)
 
 
+PID_PARENT = ("CREATE TABLE public.parent (pid int PRIMARY KEY)", "INSERT INTO public.parent VALUES (1)")
+DAY_PARENT = ("CREATE TABLE public.parent (day date PRIMARY KEY)", "INSERT INTO public.parent VALUES ('2025-01-01')")
+
+
 @pytest.mark.spark
-@pytest.mark.parametrize(("mode", "old_rows"), [("overwrite", OLD_ROWS), ("append", 0)])
+@pytest.mark.parametrize(
+    ("config", "old_rows", "parent", "extra"),
+    [
+        ({"mode": "overwrite"}, OLD_ROWS, PID_PARENT, ", pid int DEFAULT 1 REFERENCES public.parent"),
+        ({"mode": "append"}, 0, PID_PARENT, ", pid int DEFAULT 1 REFERENCES public.parent"),
+        # rewrites: the target's 1000 rows are fewer than the batch's 20 000 (see `rewrite`)
+        ({"mode": "merge", "keys": ["id"]}, OLD_ROWS, DAY_PARENT, " REFERENCES public.parent"),
+        ({"mode": "replace_window", "window_column": "day"}, OLD_ROWS, DAY_PARENT, " REFERENCES public.parent"),
+    ],
+    ids=["overwrite", "append-empty", "merge-rewrite", "replace_window-rewrite"],
+)
 def test_sigkill_inside_the_swap_transaction_leaves_exactly_the_old_table(
-    spark: Any, postgres_db: LocalPostgres, tmp_path: Path, mode: str, old_rows: int
+    spark: Any,
+    postgres_db: LocalPostgres,
+    tmp_path: Path,
+    config: dict[str, Any],
+    old_rows: int,
+    parent: tuple[str, str],
+    extra: str,
 ) -> None:
     import psycopg
 
-    query(postgres_db, "CREATE TABLE public.parent (pid int PRIMARY KEY)")
-    query(postgres_db, "INSERT INTO public.parent VALUES (1)")
-    query(postgres_db, ITEMS.format(key=" PRIMARY KEY", extra=", pid int DEFAULT 1 REFERENCES public.parent"))
+    for statement in parent:
+        query(postgres_db, statement)
+    query(postgres_db, ITEMS.format(key=" PRIMARY KEY", extra=extra))
     query(postgres_db, OLD_INSERT, old_rows)
     old = target_state(postgres_db)
     with psycopg.connect(postgres_db.conninfo) as blocker:
         blocker.execute("LOCK TABLE public.parent IN ROW EXCLUSIVE MODE")  # the swap's foreign key waits for it
-        kill_child(postgres_db, tmp_path, {"mode": mode}, 20_000, False, WAITING_IN_FINAL, blocker.rollback)
+        kill_child(
+            postgres_db, tmp_path, config, 20_000, False, WAITING_IN_FINAL, blocker.rollback, blocker.info.backend_pid
+        )
     assert target_state(postgres_db) == old
     next_load_sweeps_staging(spark, postgres_db, old_rows)
 
@@ -225,6 +254,7 @@ def test_sigkill_inside_the_insert_transaction_leaves_exactly_the_old_rows(
             False,
             WAITING_IN_FINAL,
             lambda: blocker.execute("SELECT pg_advisory_unlock(4242)"),
+            blocker.info.backend_pid,
         )
     assert target_state(postgres_db) == old
     query(postgres_db, "DROP TRIGGER wait_after_insert ON public.items")

@@ -1,6 +1,7 @@
 """The swap path of the POSTGRES loader on real local Spark and a real PostgreSQL.
 
-overwrite (and append / replace_window / merge into a missing or empty target) stages into one
+overwrite (and append / replace_window / merge into a missing or empty target, and replace_window /
+merge into a target holding no more rows than the batch, after copying the kept rows in) stages into one
 table with the target's types and swaps it in: what the old table had (grants, owner, indexes,
 constraints, comments, serial sequences ...) is carried; what the swap cannot carry refuses with one
 line and changes nothing, or takes the insert path when configured.
@@ -236,6 +237,104 @@ def test_merge_into_a_new_target_swaps_with_its_primary_key(spark: Any, postgres
     again = merge.load(spark.createDataFrame([(1, "ONE", dt.date(2025, 1, 1), 1.0)], SCHEMA), run_context())
     assert (again.detail["commit"], again.detail["rows_changed"]) == ("insert", 1)
     assert items(postgres_db)[0] == (1, "ONE", dt.date(2025, 1, 1), 1.0)
+
+
+def keyed_items(db: LocalPostgres, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """public.<table> with a primary key on id, an index on name, a comment and `rows`."""
+    query(db, f"CREATE TABLE public.{table} (id bigint PRIMARY KEY, name text, day date, amount double precision)")
+    query(db, f"CREATE INDEX {table}_name ON public.{table} (name)")
+    query(db, f"COMMENT ON TABLE public.{table} IS 'kept'")
+    for row in rows:
+        query(db, f"INSERT INTO public.{table} VALUES (%s, %s, %s, %s)", *row)
+
+
+def rows_of(db: LocalPostgres, table: str) -> list[tuple[Any, ...]]:
+    """public.<table>'s rows, ordered by id (nulls last)."""
+    return query(db, f"SELECT id, name, day, amount FROM public.{table} ORDER BY id NULLS LAST")
+
+
+def test_merge_into_fewer_rows_than_the_batch_rewrites_and_ends_as_the_insert_path_does(
+    spark: Any, postgres_db: LocalPostgres
+) -> None:
+    batch = [(2, "TWO", dt.date(2025, 1, 2), 22.0), (5, "five", dt.date(2025, 1, 5), 5.0), NEW[0]]
+    for table in ("items", "blocked"):
+        keyed_items(postgres_db, table, OLD[:2])
+    query(postgres_db, "CREATE VIEW public.blocked_view AS SELECT id FROM public.blocked")  # the swap can't carry it
+    results = {
+        table: loader(postgres_db, mode="merge", keys=["id"], table=table).load(
+            spark.createDataFrame(batch, SCHEMA), run_context()
+        )
+        for table in ("items", "blocked")
+    }
+    rewritten, inserted = results["items"], results["blocked"]
+    assert (rewritten.detail["commit"], rewritten.detail["rows_kept"], rewritten.rows_written) == ("swap", 1, 3)
+    assert (inserted.detail["commit"], inserted.detail["swap_skipped"]) == (
+        "insert",
+        "view blocked_view depends on it",
+    )
+    assert rows_of(postgres_db, "items") == rows_of(postgres_db, "blocked") == [OLD[0], batch[0], batch[1], NEW[0]]
+    assert sorted(query(postgres_db, "SELECT indexname FROM pg_indexes WHERE tablename = 'items'")) == [
+        ("items_name",),
+        ("items_pkey",),
+    ]
+    assert query(postgres_db, "SELECT obj_description('public.items'::regclass, 'pg_class')") == [("kept",)]
+    # the target now holds 4 rows: a batch of 1 is inserted (ON CONFLICT), not a rewrite of all 4
+    small = loader(postgres_db, mode="merge", keys=["id"]).load(
+        spark.createDataFrame([(1, "ONE", dt.date(2025, 1, 1), 1.0)], SCHEMA), run_context()
+    )
+    assert (small.detail["commit"], small.detail["swap_skipped"]) == (
+        "insert",
+        "the target holds more rows than the batch's 1 (a rewrite would copy them all)",
+    )
+    assert rows_of(postgres_db, "items")[0] == (1, "ONE", dt.date(2025, 1, 1), 1.0)
+    assert staging_left(postgres_db) == []
+
+
+def test_merge_of_a_batch_without_every_column_inserts_and_keeps_the_others(
+    spark: Any, postgres_db: LocalPostgres
+) -> None:
+    keyed_items(postgres_db, "items", OLD[:1])
+    frame = spark.createDataFrame([(1, "ONE"), (9, "nine")], "id long, name string")
+    result = loader(postgres_db, mode="merge", keys=["id"]).load(frame, run_context())
+    assert (result.detail["commit"], result.detail["swap_skipped"]) == (
+        "insert",
+        "the batch has no column(s) day, amount, which the target's matched rows keep",
+    )
+    assert rows_of(postgres_db, "items") == [(1, "ONE", dt.date(2025, 1, 1), 1.0), (9, "nine", None, None)]
+
+
+def test_merge_rewrite_with_a_key_twice_fails_and_changes_nothing(spark: Any, postgres_db: LocalPostgres) -> None:
+    keyed_items(postgres_db, "items", OLD[:1])
+    batch = [NEW[0], NEW[0], NEW[1]]
+    with pytest.raises(ValueError, match=r"the batch holds the same merge key more than once \(Key \(id\)=\(7\)"):
+        loader(postgres_db, mode="merge", keys=["id"]).load(spark.createDataFrame(batch, SCHEMA), run_context())
+    assert rows_of(postgres_db, "items") == OLD[:1]
+    assert staging_left(postgres_db) == []
+
+
+def test_replace_window_into_fewer_rows_rewrites_keeping_rows_outside_the_window_and_null_days(
+    spark: Any, postgres_db: LocalPostgres
+) -> None:
+    null_day = (9, "no day", None, 9.0)
+    keyed_items(postgres_db, "items", [*OLD[:3], null_day])
+    window = run_context(dt.date(2025, 1, 2), dt.date(2025, 1, 4))  # days 2 and 3
+    batch = [(20 + n, f"in-{n}", dt.date(2025, 1, 2 + n % 2), float(n)) for n in range(5)]
+    result = loader(postgres_db, mode="replace_window", window_column="day").load(
+        spark.createDataFrame(batch, SCHEMA), window
+    )
+    assert (result.detail["commit"], result.detail["rows_kept"], result.detail["rows_deleted"]) == ("swap", 2, 2)
+    assert result.rows_written == 5
+    assert rows_of(postgres_db, "items") == [OLD[0], null_day, *batch]
+    assert sorted(query(postgres_db, "SELECT indexname FROM pg_indexes WHERE tablename = 'items'")) == [
+        ("items_name",),
+        ("items_pkey",),
+    ]
+    with pytest.raises(ValueError, match=r"^1 row\(s\) have day outside the run window"):
+        loader(postgres_db, mode="replace_window", window_column="day").load(
+            spark.createDataFrame([*batch, (99, "out", dt.date(2025, 1, 9), 0.0)], SCHEMA), window
+        )
+    assert rows_of(postgres_db, "items") == [OLD[0], null_day, *batch]
+    assert staging_left(postgres_db) == []
 
 
 def test_column_types_binary_copy_cannot_reach_take_the_insert_path(spark: Any, postgres_db: LocalPostgres) -> None:
