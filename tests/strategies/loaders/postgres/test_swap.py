@@ -290,6 +290,19 @@ def test_merge_into_fewer_rows_than_the_batch_rewrites_and_ends_as_the_insert_pa
     assert staging_left(postgres_db) == []
 
 
+def test_a_retried_merge_rewrite_leaves_the_rows_of_one_run(spark: Any, postgres_db: LocalPostgres) -> None:
+    keyed_items(postgres_db, "items", OLD[:2])
+    batch = [(2, "TWO", dt.date(2025, 1, 2), 22.0), NEW[0], NEW[1]]
+    runs = [
+        loader(postgres_db, mode="merge", keys=["id"]).load(spark.createDataFrame(batch, SCHEMA), run_context())
+        for _ in range(2)
+    ]
+    # the retry finds 4 rows, more than its batch of 3, so it takes the insert path: same rows either way
+    assert [(run.detail["commit"], run.detail.get("rows_kept")) for run in runs] == [("swap", 1), ("insert", None)]
+    assert rows_of(postgres_db, "items") == [OLD[0], batch[0], *NEW[:2]]
+    assert staging_left(postgres_db) == []
+
+
 def test_merge_of_a_batch_without_every_column_inserts_and_keeps_the_others(
     spark: Any, postgres_db: LocalPostgres
 ) -> None:
