@@ -60,7 +60,7 @@ lint: venv
 # One pytest process per lane (a Python process holds one JVM / one session kind): the suite on local Spark +
 # delta-rs, the Spark Delta lane, the Spark 3.5 lane in its own venv, the Spark Connect lane (a named subset).
 CONNECT_LANE_PATHS ?= tests/engines/connect tests/strategies/loaders/parquet tests/strategies/loaders/delta \
-  tests/strategies/quality tests/strategies/extractors/test_parquet.py
+  tests/strategies/loaders/postgres tests/strategies/quality tests/strategies/extractors/test_parquet.py
 test: venv airflow-venv spark35-venv system-deps jvm-artifacts lint
 	@start=$$SECONDS; $(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	  echo "lane 1 (suite: local Spark + delta-rs, services, standalone cluster): $$((SECONDS - start)) s"; exit $$code
