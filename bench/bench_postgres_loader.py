@@ -19,6 +19,8 @@ drops it after its run (so autovacuum of a merge's dead rows does not run during
                       (a window the target does not hold yet; its rows are kept: the rewrite and swap)
 * ``spark_copy``      the floor, not atomic: every Spark task COPYs its partition straight into an empty
                       table and commits on its own (a killed run leaves part of the rows)
+* ``spark_copy_keyed`` the same into an empty table with a primary key on ``id`` (the floor of a load into
+                      a keyed table, what merge's target is; each task's keys ascend, index inserts' best case)
 * ``spark_floor``     writes nothing: Spark scans the file and hands it to Python as Arrow
 * ``raw_copy``        no Spark: pyarrow reads the file, one psycopg binary COPY into an empty table
 * ``merge_on_conflict_sql`` / ``merge_merge_sql``  the merge statement alone, on 2M rows staged once in
@@ -191,6 +193,7 @@ def contenders(spark: Any, server: Any, old_rows: int) -> dict[str, Contender]:
             lambda rows: rows + old_rows,
         ),
         "spark_copy": Contender(table(), spark_copy, lambda rows: rows),
+        "spark_copy_keyed": Contender(table(key=True), spark_copy, lambda rows: rows),
         "spark_floor": Contender(lambda name, rows: None, spark_floor, None),
         "raw_copy": Contender(table(), lambda path, name: raw_copy(path, server.conninfo, name), lambda rows: rows),
         "merge_on_conflict_sql": Contender(table(merge_old, key=True), merge_sql(server, "on_conflict"), lambda r: r),
@@ -327,6 +330,7 @@ def report(seconds: dict[str, list[float]], rows: int, load: str) -> dict[str, A
         append_empty_vs_raw_copy=medians["raw_copy"] / medians["append_empty"],
         spark_copy_vs_raw_copy=medians["raw_copy"] / medians["spark_copy"],
         spark_floor_vs_raw_copy=medians["raw_copy"] / medians["spark_floor"],
+        merge_vs_spark_copy_keyed=medians["spark_copy_keyed"] / medians["merge"],
         merge_sql_on_conflict_vs_merge=medians["merge_merge_sql"] / medians["merge_on_conflict_sql"],
     )
     print(f"\n{'contender':<22} {'median s':>9} {'rows/s':>11}   runs")
