@@ -92,6 +92,8 @@ def write_delta(frame: DataFrame, path: str) -> None:
     from deltalake import Schema
     from deltalake.transaction import AddAction, create_table_with_add_actions
 
+    from dwh.platforms.spark_compat import to_arrow
+
     os.makedirs(path, exist_ok=True)
 
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -109,7 +111,7 @@ def write_delta(frame: DataFrame, path: str) -> None:
             yield pa.RecordBatch.from_pylist([{"path": name, "size": size, "rows": rows}])
 
     files = frame.mapInArrow(write, "path string, size long, rows long").collect()
-    schema = Schema.from_arrow(frame.limit(0).toArrow().schema)
+    schema = Schema.from_arrow(to_arrow(frame.limit(0)).schema)
     now = int(time.time() * 1000)
     stats = [json.dumps({"numRecords": f.rows}) for f in files]
     actions = [AddAction(f.path, f.size, {}, now, True, s) for f, s in zip(files, stats, strict=True)]

@@ -6,6 +6,8 @@ The rest of ``dwh`` keeps to APIs both majors have. What differs and is needed:
   batches ``toPandas`` collects (``_collect_as_arrow``), cast to the schema Spark 4 gives (timestamps in UTC).
 * `arrow_type`: ``pyspark.sql.pandas.types.to_arrow_type`` takes a ``timezone`` from 4.0 on; 3.5's always
   says UTC, while its ``mapInArrow`` hands tasks timestamps in the session's zone.
+* `delta_merge_hides_observations`: on 3.5 with Delta 3.3, a ``MERGE INTO`` whose source it materializes (any
+  source not reading only Delta tables) leaves the source's ``observe`` metrics at 0; Spark 4 + Delta 4 reports them.
 
 pyspark is imported only inside the functions.
 """
@@ -50,3 +52,13 @@ def arrow_type(spark_type: Any, timezone: str = "UTC") -> pa.DataType:
     if spark_major() >= 4:
         return to_arrow_type(spark_type, timezone=timezone)
     return pa.timestamp("us", tz=timezone) if isinstance(spark_type, TimestampType) else to_arrow_type(spark_type)
+
+
+def delta_merge_hides_observations() -> bool:
+    """True where Spark Delta's ``MERGE INTO`` reports 0 for ``observe`` metrics of its source (pyspark 3.5, Delta 3.3).
+
+    Delta 3.3 materializes the source first, and Spark 3.5 then takes the observed metrics from a plan node the
+    rows never went through: an extractor's row count would read 0. A prior ordinary action over the source
+    reports them right.
+    """
+    return spark_major() < 4

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from dwh.platforms.context import RunContext
+from dwh.platforms.spark_compat import to_arrow
 from tests.strategies.contexts import local_context
 
 UTC = dt.timezone.utc
@@ -86,7 +87,7 @@ def arrow_rows(table: Any) -> list[tuple[Any, ...]]:
 
 def spark_rows(frame: Any) -> list[tuple[Any, ...]]:
     """Rows of a Spark DataFrame (through Arrow, so timestamps stay UTC-aware)."""
-    return arrow_rows(frame.select(*COLUMNS).toArrow())
+    return arrow_rows(to_arrow(frame.select(*COLUMNS)))
 
 
 def delta_rows(path: str) -> list[tuple[Any, ...]]:

@@ -2,9 +2,10 @@
 
 This directory is collected only under a pyspark 3.5 interpreter with ``DWH_SPARK_DELTA=1``
 (``tests/engines/conftest.py``): in the ``.venv-spark35`` that ``scripts/spark35-venv.sh`` builds, whose one
-session then carries the Delta 3.3 jars. Run it in its own pytest process, with the Spark Delta lane's tests:
+session then carries the Delta 3.3 jars. Run it in its own pytest process, with the ``spark`` tests of the PARQUET/DELTA
+loaders, quality and the Parquet extractor (lane 3 of ``make test``, ``SPARK35_LANE_PATHS``):
 
-    DWH_SPARK_DELTA=1 .venv-spark35/bin/python -m pytest tests/engines/spark35 tests/engines/delta ...
+    DWH_SPARK_DELTA=1 .venv-spark35/bin/python -m pytest -m spark tests/engines/spark35 tests/strategies/quality ...
 
 The jars come from ``.venv-spark35/bin/python scripts/fetch_jvm_artifacts.py`` (it picks the 3.5 coordinates).
 """

@@ -33,7 +33,7 @@ from dwh.strategies.loaders.delta.stats import file_stats
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 #: What each task returns per file it wrote.
 FILE_ROWS_DDL = "path string, size long, partition_values string, stats string, rows long, outside_window long"
@@ -57,6 +57,20 @@ class WindowCheck:
         else:
             low, high = (f"DATE'{bound.isoformat()}'" for bound in (self.start, self.end))
         return f"`{self.column}` >= {low} AND `{self.column}` < {high}"
+
+    def outside(self) -> Column:
+        """A Spark column: true for a row whose `column` is NULL or outside the window."""
+        from pyspark.sql import functions as F
+
+        column = F.col(f"`{self.column}`")
+        return column.isNull() | (column < F.lit(self.start)) | (column >= F.lit(self.end))
+
+    def refusal(self, rows: int) -> str:
+        """The one-line error of a replace_window load holding `rows` rows outside the window (both engines)."""
+        return (
+            f"DELTA loader: {rows} rows have {self.column} NULL or outside the run window "
+            f"[{self.start}, {self.end}); replace_window writes only rows of the window (nothing committed)"
+        )
 
 
 @dataclass(frozen=True)

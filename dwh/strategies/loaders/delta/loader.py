@@ -5,25 +5,29 @@
      "window_column": "load_window_start", "partition_by": ["load_window_start"]}
 
 Engine: Spark's own Delta when the session has it (`dwh.platforms.spark.spark_has_delta`: Databricks;
-Glue/EMR with Delta enabled) — ``format("delta")``, ``replaceWhere``, ``MERGE INTO``. Otherwise
+Glue/EMR with Delta enabled) — ``format("delta")``, ``replaceWhere``, ``MERGE INTO`` (`spark_delta`). Otherwise
 delta-rs, streamed: Spark tasks write the Parquet files and the driver commits them in one Delta
 transaction (`writer`); the rows never gather on the driver (merge streams them one partition at a
-time, see `source`).
+time, see `source`). Both engines leave the same table and refuse the same loads with the same messages, and
+report the same ``detail`` keys (``engine`` says which ran).
 
 Modes: ``append``; ``overwrite``; ``replace_window`` replaces the rows whose ``window_column`` lies in
 the run's ``[start_date, end_date)`` (the rows written must all lie in it); ``merge`` upserts on
 ``keys`` (keys should not be NULL: NULL never matches, as in SQL; a batch must not hold a key twice).
 Keys missing from the DataFrame or the table are refused before any work (matched as Spark does,
 case-insensitively when no column has the exact name). A table that does not exist yet
-is created by the first load, whatever the mode. Either engine commits once: a failed or killed
-load leaves the table at its previous version. A timestamp window column is bounded at midnight UTC.
-An empty string in a ``partition_by`` column is stored as NULL, as Spark Delta does: it reads back as NULL.
+is created by the first load, whatever the mode. Into an existing table the rows must have the table's
+columns and types, and ``partition_by`` (when given) its partitioning, except for ``overwrite``, which may
+change both (without ``partition_by`` it keeps the table's). Top-level ``timestamp_ntz`` columns are written
+as ``timestamp``: the table needs no ``timestampNtz`` feature (Glue 4's Delta 2.1 reads it). Either engine
+commits once: a failed or killed load leaves the table at its previous version. A timestamp window column
+is bounded at midnight UTC. An empty string in a ``partition_by`` column is stored as NULL, as Spark Delta
+does: it reads back as NULL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
@@ -32,13 +36,14 @@ from dwh.platforms.context import RunContext
 from dwh.platforms.spark import spark_has_delta
 from dwh.strategies.loaders.base import Loader, LoadResult, PathOrTableTarget
 from dwh.strategies.loaders.delta.files import WindowCheck
-from dwh.strategies.loaders.delta.merge import merge_keys, merge_predicate
+from dwh.strategies.loaders.delta.merge import merge_keys
+from dwh.strategies.loaders.delta.spark_delta import SparkDeltaWriter
 from dwh.strategies.loaders.delta.writer import DeltaRsWriter
-from dwh.strategies.tables import ColumnName, Location, require_path
+from dwh.strategies.tables import ColumnName, require_path
 from dwh.strategies.windows import window_column_type
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
 
 class DeltaLoader(PathOrTableTarget, Loader):
@@ -67,57 +72,11 @@ class DeltaLoader(PathOrTableTarget, Loader):
             else None
         )
         if spark_has_delta(spark):
-            rows = self._load_spark_delta(spark, frame, location, window)
-            return LoadResult(target=location.describe(), rows_written=rows, detail={"engine": "spark-delta"})
+            spark_writer = SparkDeltaWriter(location=location, partition_by=self.partition_by)
+            return spark_writer.write(frame, mode=self.mode, keys=keys, window=window)
         path = require_path(location, spark)
         writer = DeltaRsWriter(path=path, partition_by=self.partition_by, label=location.describe())
         return writer.write(frame, mode=self.mode, keys=keys, window=window)
-
-    def _load_spark_delta(
-        self, spark: SparkSession, frame: DataFrame, location: Location, window: WindowCheck | None
-    ) -> int:
-        from pyspark.sql import Observation
-        from pyspark.sql import functions as F
-
-        reference = location.table or f"delta.`{str(location.path).replace('`', '``')}`"
-        if self.mode == "merge" and _spark_table_exists(spark, reference):
-            return self._merge_spark_delta(spark, frame, reference)
-        observation = Observation(f"load_delta_{uuid.uuid4().hex[:8]}")
-        writer = frame.observe(observation, F.count(F.lit(1)).alias("rows")).write.format("delta")
-        if self.partition_by:
-            writer = writer.partitionBy(*self.partition_by)
-        if window is not None:
-            writer = writer.option("replaceWhere", window.sql())
-        writer = writer.mode("append" if self.mode in ("append", "merge") else "overwrite")
-        if location.table:
-            writer.saveAsTable(location.table)
-        else:
-            writer.save(location.path)
-        return int(observation.get["rows"])
-
-    def _merge_spark_delta(self, spark: SparkSession, frame: DataFrame, reference: str) -> int:
-        view = f"dwh_merge_source_{uuid.uuid4().hex[:12]}"
-        frame.createOrReplaceTempView(view)
-        on = merge_predicate(self.keys or [])
-        try:
-            result = spark.sql(
-                f"MERGE INTO {reference} t USING {view} s ON {on} "
-                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-            ).collect()
-        finally:
-            spark.catalog.dropTempView(view)
-        if result and "num_affected_rows" in result[0].asDict():
-            return int(result[0]["num_affected_rows"])
-        metrics = spark.sql(f"DESCRIBE HISTORY {reference} LIMIT 1").collect()[0]["operationMetrics"]
-        return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
-
-
-def _spark_table_exists(spark: SparkSession, reference: str) -> bool:
-    try:
-        spark.sql(f"DESCRIBE DETAIL {reference}").collect()
-    except Exception:
-        return False
-    return True
 
 
 def window_check(frame: DataFrame, column: str, window: tuple[dt.date, dt.date]) -> WindowCheck:

@@ -1,7 +1,8 @@
-"""What both DELTA engines share about merge: the key columns, matched as Spark matches them, and the predicate.
+"""What both DELTA engines share about merge: the key columns, matched as Spark matches them, the predicate, the error.
 
-The loader resolves ``keys`` against the DataFrame before any work; the delta-rs writer resolves them
-against the table too. Both engines join source ``s`` and target ``t`` with `merge_predicate`.
+The loader resolves ``keys`` against the DataFrame before any work; each engine resolves them against the
+table too. Both engines join source ``s`` and target ``t`` with `merge_predicate`, and refuse a batch holding
+a key twice with `duplicate_key_message`.
 """
 
 from __future__ import annotations
@@ -26,3 +27,8 @@ def merge_keys(keys: list[str], columns: list[str], owner: str) -> list[str]:
 def merge_predicate(keys: list[str]) -> str:
     """``t.`k1` = s.`k1` AND ...`` (backticks keep the column names' case in delta-rs's SQL parser)."""
     return " AND ".join(f"t.`{key}` = s.`{key}`" for key in keys)
+
+
+def duplicate_key_message(target: str) -> str:
+    """The one-line error of a merge whose batch holds a key twice that matches a table row (both engines)."""
+    return f"DELTA {target}: the batch holds the same merge key more than once; deduplicate it first"

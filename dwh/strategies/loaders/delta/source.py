@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from dwh.strategies import delta_rs
 from dwh.strategies.loaders.base import LoadResult
 from dwh.strategies.loaders.delta.files import FileWriterSpec, WrittenFiles, write_data_files
-from dwh.strategies.loaders.delta.merge import merge_predicate
+from dwh.strategies.loaders.delta.merge import duplicate_key_message, merge_predicate
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -87,9 +87,7 @@ def _execute(merger: Any, label: str) -> dict[str, Any]:
     except DeltaError as error:
         if "multiple source rows" not in str(error):
             raise
-        raise ValueError(
-            f"DELTA {label}: the batch holds the same merge key more than once; deduplicate it first"
-        ) from error
+        raise ValueError(duplicate_key_message(label)) from error
 
 
 def merge_into(

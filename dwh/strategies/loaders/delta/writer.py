@@ -90,6 +90,41 @@ def _columns(schema_json: dict[str, Any]) -> dict[str, Any]:
     return {field["name"]: field["type"] for field in schema_json["fields"]}
 
 
+def schema_columns(schema_json: dict[str, Any]) -> list[str]:
+    """The top-level column names of a Delta schema JSON."""
+    return list(_columns(schema_json))
+
+
+def check_compatible(
+    table: str,
+    *,
+    table_schema: dict[str, Any],
+    table_partitions: list[str],
+    schema: dict[str, Any],
+    partition_by: list[str],
+    overwrite: bool,
+) -> list[str]:
+    """The partition columns a load into an existing table writes; refuses rows the table cannot take (both engines).
+
+    Without ``partition_by`` the table's partitioning is kept. An overwrite may change columns and partitioning
+    (Spark's ``overwriteSchema``); every other mode needs the table's partition columns and exactly its columns
+    and types (nullability aside).
+    """
+    partition_by = list(partition_by) or list(table_partitions)
+    if overwrite:
+        return partition_by
+    if partition_by != list(table_partitions):
+        raise ValueError(f"DELTA loader: partition_by {partition_by} differs from the table's {list(table_partitions)}")
+    theirs = _columns(table_schema)
+    ours = _columns(schema)
+    if theirs != ours:
+        diff = {
+            name: (theirs.get(name), ours.get(name)) for name in {*theirs, *ours} if theirs.get(name) != ours.get(name)
+        }
+        raise ValueError(f"DELTA loader: the rows' columns differ from table {table} (column: (table, rows)): {diff}")
+    return partition_by
+
+
 class DeltaRsWriter:
     """Writes a DataFrame to the Delta table at `path` in one delta-rs commit, reported as a load of `label`."""
 
@@ -108,7 +143,7 @@ class DeltaRsWriter:
         table = delta_rs.open_table(self.path)
         if mode == "merge":
             assert keys
-            merge_keys(keys, list(_columns(schema_of(table))), f"DELTA {self.label}: the table")
+            merge_keys(keys, schema_columns(schema_of(table)), f"DELTA {self.label}: the table")
         self._check_compatible(table, schema, overwrite=mode == "overwrite")
         if mode == "merge":
             assert keys
@@ -144,31 +179,18 @@ class DeltaRsWriter:
         )
         if written.outside_window:
             assert window is not None
-            raise ValueError(
-                f"DELTA loader: {written.outside_window} rows have {window.column} NULL or outside the run window "
-                f"[{window.start}, {window.end}); replace_window writes only rows of the window (nothing committed)"
-            )
+            raise ValueError(window.refusal(written.outside_window))
         return written
 
     def _check_compatible(self, table: DeltaTable, schema: dict[str, Any], *, overwrite: bool) -> None:
-        current = list(table.metadata().partition_columns)
-        if not self.partition_by:
-            self.partition_by = current
-        if overwrite:
-            return  # an overwrite may change columns and partitioning, as Spark's overwriteSchema would
-        if self.partition_by != current:
-            raise ValueError(f"DELTA loader: partition_by {self.partition_by} differs from the table's {current}")
-        theirs = _columns(schema_of(table))
-        ours = _columns(schema)
-        if theirs != ours:
-            diff = {
-                name: (theirs.get(name), ours.get(name))
-                for name in {*theirs, *ours}
-                if theirs.get(name) != ours.get(name)
-            }
-            raise ValueError(
-                f"DELTA loader: the rows' columns differ from table {self.path} (column: (table, rows)): {diff}"
-            )
+        self.partition_by = check_compatible(
+            self.path,
+            table_schema=schema_of(table),
+            table_partitions=list(table.metadata().partition_columns),
+            schema=schema,
+            partition_by=self.partition_by,
+            overwrite=overwrite,
+        )
 
     def _commit(self, table: DeltaTable, actions: list[Any], *, mode: str, schema: dict[str, Any]) -> None:
         from deltalake import Schema
@@ -184,16 +206,13 @@ class DeltaRsWriter:
             from deltalake.transaction import RemoveAction
         except ImportError:  # added to delta-rs's Python API in 2026 (tested with deltalake 1.6.6)
             raise RuntimeError("DELTA replace_window without Spark Delta needs deltalake >= 1.6.6") from None
-        from pyspark.sql import functions as F
 
         drop, rewrite = window_files(table, window)
         written = self._write_files(frame, schema, window)
         kept = WrittenFiles()
         if rewrite:
             old = delta_rs.read_table_files(frame.sparkSession, table, self.path, [f["path"] for f in rewrite])
-            column = F.col(f"`{window.column}`")
-            outside = column.isNull() | (column < F.lit(window.start)) | (column >= F.lit(window.end))
-            kept = self._write_files(prepare_frame(old.where(outside)), schema, None)
+            kept = self._write_files(prepare_frame(old.where(window.outside())), schema, None)
         now = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
         removes = [
             RemoveAction(path=f["path"], data_change=True, deletion_timestamp=now, size=f["size"],
