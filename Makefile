@@ -61,15 +61,17 @@ lint: venv
 # delta-rs, the Spark Delta lane, the Spark 3.5 lane in its own venv and the Spark Connect lane (named subsets).
 CONNECT_LANE_PATHS ?= tests/engines/connect tests/strategies/loaders/parquet tests/strategies/loaders/delta \
   tests/strategies/loaders/postgres tests/strategies/quality tests/strategies/extractors/test_parquet.py
-SPARK35_LANE_PATHS ?= tests/engines/spark35 tests/strategies/loaders/parquet tests/strategies/loaders/delta \
-  tests/strategies/quality tests/strategies/extractors/test_parquet.py
+SPARK35_LANE_PATHS ?= tests/engines/spark35 tests/engines/delta tests/strategies/loaders/parquet \
+  tests/strategies/loaders/delta tests/strategies/loaders/postgres/test_loader.py \
+  tests/strategies/loaders/postgres/test_swap.py tests/strategies/loaders/postgres/test_encoders.py \
+  tests/strategies/quality tests/strategies/extractors
 test: venv airflow-venv spark35-venv system-deps jvm-artifacts lint
 	@start=$$SECONDS; $(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	  echo "lane 1 (suite: local Spark + delta-rs, services, standalone cluster): $$((SECONDS - start)) s"; exit $$code
 	@start=$$SECONDS; DWH_SPARK_DELTA=1 $(BIN)/python -m pytest tests/engines/delta $(DELTA_LANE_ARGS); code=$$?; \
 	  echo "lane 2 (Spark-native Delta, s3a on moto): $$((SECONDS - start)) s"; exit $$code
 	@start=$$SECONDS; DWH_SPARK_DELTA=1 .venv-spark35/bin/python -m pytest -m spark $(SPARK35_LANE_PATHS) $(SPARK35_LANE_ARGS); \
-	  code=$$?; echo "lane 3 (Spark 3.5.9 + Delta 3.3: load_promos = golden, spark_compat, DELTA/PARQUET loaders, quality): $$((SECONDS - start)) s"; exit $$code
+	  code=$$?; echo "lane 3 (Spark 3.5.9 + Delta 3.3: load_promos = golden, the Spark Delta lane, loaders, extractors, quality): $$((SECONDS - start)) s"; exit $$code
 	@start=$$SECONDS; DWH_SPARK_CONNECT=1 $(BIN)/python -m pytest -m spark $(CONNECT_LANE_PATHS) $(CONNECT_LANE_ARGS); code=$$?; \
 	  echo "lane 4 (Spark Connect: local Connect server, delta-rs, pyarrow.fs commits): $$((SECONDS - start)) s"; exit $$code
 

@@ -68,7 +68,7 @@ def open_table(path: str, *, version: int | None = None, timestamp: dt.datetime 
         except DeltaError:
             latest = DeltaTable(uri).version()
             if version > latest:
-                raise ValueError(f"DELTA {path}: version {version} does not exist (latest is {latest})") from None
+                raise ValueError(missing_version(path, version, latest)) from None
             raise
     table = DeltaTable(uri)
     if timestamp is not None:
@@ -94,6 +94,14 @@ def version_at(table: DeltaTable, path: str, timestamp: dt.datetime) -> int | No
             return None
         # Commit times must grow with the version; a writer's clock running behind is corrected as Delta does.
         commits.append((int(entry["version"]), max(millis, commits[-1][1] + 1) if commits else millis))
+    return version_in(commits, path, timestamp)
+
+
+def version_in(commits: list[tuple[int, int]], path: str, timestamp: dt.datetime) -> int | None:
+    """The latest of `commits` ((version, epoch millis), oldest first) at or before `timestamp`; raises outside them.
+
+    Shared by both engines' time travel, so a timestamp outside the history reads the same on each.
+    """
     if not commits:
         return None
     wanted = (timestamp - _EPOCH) // dt.timedelta(milliseconds=1)
@@ -109,6 +117,11 @@ def version_at(table: DeltaTable, path: str, timestamp: dt.datetime) -> int | No
             f"(version {last}, {_commit_time(last_ms)})"
         )
     return max(version for version, millis in commits if millis <= wanted)
+
+
+def missing_version(path: str, version: int, latest: int) -> str:
+    """The refusal of a `version` past the table's `latest` (both engines)."""
+    return f"DELTA {path}: version {version} does not exist (latest is {latest})"
 
 
 def _commit_time(millis: int) -> str:

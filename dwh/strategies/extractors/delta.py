@@ -9,8 +9,12 @@ otherwise delta-rs reads the transaction log and Spark's Parquet reader reads th
 parallel (`dwh.strategies.delta_rs`), so no row passes through the driver. A table name maps to
 ``<warehouse>/<catalog>/<schema>/<table>`` locally and to the metastore elsewhere
 (`dwh.strategies.tables`). A naive ``timestamp`` is read as UTC. On either engine a ``version`` the
-table does not have, or a ``timestamp`` before its first commit or after its latest, is an error
-(Spark Delta's own, or one line naming the table's range from `dwh.strategies.delta_rs.open_table`).
+table does not have, or a ``timestamp`` before its first commit or after its latest, is one line naming the
+table's range (`dwh.strategies.delta_rs.version_in`), and a path without a Delta table is
+``no Delta table at <path>``; on Spark Delta its own refusal is re-worded so (and chained as the cause).
+Each engine times a commit its own way: delta-rs by the ``commitInfo`` (or in-commit) timestamp, Spark Delta
+by the commit file's modification time unless in-commit timestamps are on; the two differ by milliseconds.
+Spark Delta reads tables with deletion vectors or column mapping; the delta-rs engine refuses them.
 """
 
 from __future__ import annotations
@@ -66,6 +70,39 @@ class DeltaExtractor(TableSource, Extractor):
         return delta_rs.read_table_files(spark, table, path)
 
     def _read_spark_delta(self, spark: SparkSession, location: Location) -> DataFrame:
+        from pyspark.errors import AnalysisException
+
+        try:
+            return self._spark_delta_frame(spark, location)
+        except AnalysisException as error:
+            refusal = self._spark_delta_refusal(spark, location)
+            if refusal is None:
+                raise
+            raise refusal from error
+
+    def _spark_delta_refusal(self, spark: SparkSession, location: Location) -> ValueError | None:
+        """The delta-rs engine's words for Spark Delta's refusal: no table there, or a travel outside its history."""
+        from pyspark.errors import AnalysisException
+
+        from dwh.strategies import delta_rs
+
+        label = location.path or location.table or ""
+        reference = location.table or f"delta.`{str(location.path).replace('`', '``')}`"
+        try:
+            history = spark.sql(f"DESCRIBE HISTORY {reference}").selectExpr("version", "unix_millis(timestamp)")
+            commits = sorted((int(version), int(millis)) for version, millis in history.collect())
+        except AnalysisException:
+            return ValueError(f"DELTA extractor: no Delta table at {label}")
+        if self.version is not None and commits and self.version > commits[-1][0]:
+            return ValueError(delta_rs.missing_version(label, self.version, commits[-1][0]))
+        if self._timestamp_utc is not None:
+            try:
+                delta_rs.version_in(commits, label, self._timestamp_utc)
+            except ValueError as refusal:
+                return refusal
+        return None
+
+    def _spark_delta_frame(self, spark: SparkSession, location: Location) -> DataFrame:
         # Timestamps go as ISO text with their +00:00 offset: Spark reads that instant whatever the session zone.
         travel = ""
         if self.version is not None:

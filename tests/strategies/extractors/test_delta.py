@@ -1,4 +1,9 @@
-"""DELTA extractor without a JVM Delta: delta-rs log + Spark's Parquet reader, time travel, and round trips."""
+"""DELTA extractor on the engine the session picks: time travel, refusals and round trips.
+
+Without Delta jars (the default suite) that is delta-rs's log + Spark's Parquet reader; with ``DWH_SPARK_DELTA=1``
+(lane 3, Spark 3.5 + Delta 3.3) Spark's own Delta, with the same rows and the same refusals. Commit times are
+each engine's own (`commit_millis`).
+"""
 
 from __future__ import annotations
 
@@ -36,8 +41,25 @@ def extractor(**block: Any) -> DeltaExtractor:
     return validate_model(DeltaExtractor, {"strategy": "DELTA", **block}, argument="--test")
 
 
+def spark_delta(spark: Any) -> bool:
+    """True when the session reads and writes Delta through Spark's own Delta."""
+    from dwh.platforms.spark import spark_has_delta
+
+    return bool(spark_has_delta(spark))
+
+
+def commit_millis(spark: Any, path: str) -> dict[int, int]:
+    """version -> commit time (epoch ms) as the engine the extractor takes times a commit."""
+    if spark_delta(spark):
+        history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").selectExpr("version", "unix_millis(timestamp)")
+        return {int(version): int(millis) for version, millis in history.collect()}
+    from deltalake import DeltaTable
+
+    return {entry["version"]: entry["timestamp"] for entry in DeltaTable(path).history()}
+
+
 def write_delta(spark: Any, path: str, rows: list[tuple[Any, ...]], mode: str = "overwrite", **extra: Any) -> None:
-    """Write `rows` with our own DELTA loader (the delta-rs engine here: the local session has no Delta jars)."""
+    """Write `rows` with our own DELTA loader (on the session's engine)."""
     build_loader({"strategy": "DELTA", "path": path, "mode": mode, **extra}).load(
         spark.createDataFrame(rows, SCHEMA), run_context()
     )
@@ -75,8 +97,8 @@ def test_time_travel_by_version_and_timestamp(spark: Any, tmp_path: Path) -> Non
     path = str(tmp_path / "travel")
     write_delta(spark, path, OLD)
     write_delta(spark, path, SOURCE, mode="merge", keys=["id"])
-    first_commit = min(entry["timestamp"] for entry in DeltaTable(path).history() if entry.get("version", 0) == 0)
-    as_of = dt.datetime.fromtimestamp(first_commit / 1000, tz=UTC)
+    assert DeltaTable(path).version() == 1
+    as_of = dt.datetime.fromtimestamp(commit_millis(spark, path)[0] / 1000, tz=UTC)
     assert spark_rows(extractor(path=path, version=0).extract(run_context())) == sorted(OLD)
     assert spark_rows(extractor(path=path, timestamp=as_of.isoformat()).extract(run_context())) == sorted(OLD)
     assert spark_rows(extractor(path=path).extract(run_context())) == expected("merge", OLD, SOURCE)
@@ -96,11 +118,20 @@ def test_table_name_reads_the_warehouse_table(spark: Any) -> None:
     assert spark_rows(extractor(table="main.unity.promos_delta").extract(run_context())) == sorted(SOURCE)
 
 
-def test_tables_needing_reader_features_are_refused(spark: Any, tmp_path: Path) -> None:
+def test_deletion_vectors_are_refused_by_delta_rs_and_applied_by_spark_delta(spark: Any, tmp_path: Path) -> None:
     import pyarrow as pa
     from deltalake import write_deltalake
 
     path = str(tmp_path / "dv")
+    if spark_delta(spark):  # Spark Delta applies deletion vectors itself: a deleted row stays deleted
+        spark.sql(
+            f"CREATE TABLE delta.`{path}` (id long) USING delta TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')"
+        )
+        spark.sql(f"INSERT INTO delta.`{path}` VALUES (1), (2), (3)")
+        spark.sql(f"DELETE FROM delta.`{path}` WHERE id = 2")
+        assert "deletionVector" in "".join(p.read_text() for p in Path(path, "_delta_log").glob("*.json"))
+        assert sorted(row["id"] for row in extractor(path=path).extract(run_context()).collect()) == [1, 3]
+        return
     write_deltalake(path, pa.table({"id": [1]}), configuration={"delta.enableDeletionVectors": "true"})
     with pytest.raises(
         ValueError, match=r"needs reader features deletionVectors.*: read it on a Spark session with Delta"
@@ -138,7 +169,8 @@ def test_time_travel_outside_the_history_is_an_error_naming_the_range(spark: Any
     path = str(tmp_path / "travel")
     write_delta(spark, path, OLD)
     write_delta(spark, path, SOURCE, mode="merge", keys=["id"])
-    commits = {entry["version"]: entry["timestamp"] for entry in DeltaTable(path).history()}
+    commits = commit_millis(spark, path)
+    assert DeltaTable(path).version() == 1
     epoch = dt.datetime(1970, 1, 1, tzinfo=UTC)
     first, last = (epoch + dt.timedelta(milliseconds=commits[v]) for v in (0, 1))
 

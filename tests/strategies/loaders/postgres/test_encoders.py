@@ -1,8 +1,8 @@
 """Type coverage of the staging encoders on a real PostgreSQL: ours (`binary`), pgpq and ADBC's ``adbc_ingest``.
 
-Every Spark type the POSTGRES loader supports, as the Arrow batch ``mapInArrow`` hands a task (Arrow
-types from pyspark's own ``to_arrow_type``), with its edge values (each width's min/max, NaN/inf,
-big and small decimals, non-ASCII and long strings, empty strings and bytes, the year 1 and 9999,
+Every Spark type the POSTGRES loader supports, as the Arrow batch ``mapInArrow`` hands a task (Arrow types from
+pyspark's own ``to_arrow_type``, through `spark_compat.arrow_type`), with its edge values (each width's min/max,
+NaN/inf, big and small decimals, non-ASCII and long strings, empty strings and bytes, the year 1 and 9999,
 a NULL in every column), is staged column by column into the loader's staging column type
 (`types.staging_types`) and read back with psycopg. Ours must hold every value; for the two
 libraries the test pins what each loses, so a library release that fixes or breaks a type fails it.
@@ -120,10 +120,11 @@ KNOWN_LOSSES = {
 def arrow_column(name: str) -> Any:
     """The column as the Arrow array Spark's ``mapInArrow`` would hand a task."""
     import pyarrow as pa
-    from pyspark.sql.pandas.types import to_arrow_type
+
+    from dwh.platforms.spark_compat import arrow_type
 
     spark_type, zone, values = COLUMNS[name]
-    return pa.array(values, to_arrow_type(spark_type, timezone=zone))
+    return pa.array(values, arrow_type(spark_type, timezone=zone))
 
 
 @pytest.fixture(scope="module")
