@@ -61,6 +61,7 @@ lint: venv
 # delta-rs, the Spark Delta lane, the Spark 3.5 lane in its own venv and the Spark Connect lane (named subsets).
 CONNECT_LANE_PATHS ?= tests/engines/connect tests/strategies/loaders/parquet tests/strategies/loaders/delta \
   tests/strategies/loaders/postgres tests/strategies/quality tests/strategies/extractors/test_parquet.py
+DELTA_LANE_PATHS ?= tests/engines/delta tests/strategies/loaders/delta tests/strategies/extractors/test_delta.py
 SPARK35_LANE_PATHS ?= tests/engines/spark35 tests/engines/delta tests/strategies/loaders/parquet \
   tests/strategies/loaders/delta tests/strategies/loaders/postgres/test_loader.py \
   tests/strategies/loaders/postgres/test_swap.py tests/strategies/loaders/postgres/test_encoders.py \
@@ -68,7 +69,7 @@ SPARK35_LANE_PATHS ?= tests/engines/spark35 tests/engines/delta tests/strategies
 test: venv airflow-venv spark35-venv system-deps jvm-artifacts lint
 	@start=$$SECONDS; $(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	  echo "lane 1 (suite: local Spark + delta-rs, services, standalone cluster): $$((SECONDS - start)) s"; exit $$code
-	@start=$$SECONDS; DWH_SPARK_DELTA=1 $(BIN)/python -m pytest tests/engines/delta $(DELTA_LANE_ARGS); code=$$?; \
+	@start=$$SECONDS; DWH_SPARK_DELTA=1 $(BIN)/python -m pytest $(DELTA_LANE_PATHS) $(DELTA_LANE_ARGS); code=$$?; \
 	  echo "lane 2 (Spark-native Delta, s3a on moto): $$((SECONDS - start)) s"; exit $$code
 	@start=$$SECONDS; DWH_SPARK_DELTA=1 .venv-spark35/bin/python -m pytest -m spark $(SPARK35_LANE_PATHS) $(SPARK35_LANE_ARGS); \
 	  code=$$?; echo "lane 3 (Spark 3.5.9 + Delta 3.3: load_promos = golden, the Spark Delta lane, loaders, extractors, quality): $$((SECONDS - start)) s"; exit $$code

@@ -8,6 +8,8 @@ The rest of ``dwh`` keeps to APIs both majors have. What differs and is needed:
   says UTC, while its ``mapInArrow`` hands tasks timestamps in the session's zone.
 * `delta_merge_hides_observations`: on 3.5 with Delta 3.3, a ``MERGE INTO`` whose source it materializes (any
   source not reading only Delta tables) leaves the source's ``observe`` metrics at 0; Spark 4 + Delta 4 reports them.
+* `error_class` / `not_found`: a captured exception's error class is ``getCondition()`` on 4 and
+  ``getErrorClass()`` on 3.5; "no table there" is one of a few classes on both.
 
 pyspark is imported only inside the functions.
 """
@@ -62,3 +64,32 @@ def delta_merge_hides_observations() -> bool:
     reports them right.
     """
     return spark_major() < 4
+
+
+#: Error classes of "there is no table there" (Spark 3.5 and 4, Delta 3.3 and 4).
+NOT_FOUND_CLASSES = frozenset(
+    {"DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND", "PATH_NOT_FOUND"}
+)
+
+
+def error_class(error: Exception) -> str | None:
+    """The Spark error class (``getCondition`` on 4, ``getErrorClass`` on 3.5) of a captured exception, if any."""
+    for name in ("getCondition", "getErrorClass"):
+        method = getattr(error, name, None)
+        if callable(method):
+            try:
+                value = method()
+            except Exception:  # an exception without a JVM origin
+                value = None
+            if value:
+                return str(value)
+    return None
+
+
+def not_found(error: Exception) -> bool:
+    """True when Spark's `error` says there is no (Delta) table at the reference, not that it could not read it."""
+    found = error_class(error)
+    if found is not None:
+        return found in NOT_FOUND_CLASSES
+    text = str(error)
+    return any(mark in text for mark in NOT_FOUND_CLASSES) or "is not a Delta table" in text

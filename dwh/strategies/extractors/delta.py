@@ -73,26 +73,37 @@ class DeltaExtractor(TableSource, Extractor):
         from pyspark.errors import AnalysisException
 
         try:
-            return self._spark_delta_frame(spark, location)
+            frame = self._spark_delta_frame(spark, location)
+            frame.schema  # noqa: B018 - resolves the plan here: Spark Connect reads lazily, classic already has
         except AnalysisException as error:
-            refusal = self._spark_delta_refusal(spark, location)
+            refusal = self._spark_delta_refusal(spark, location, error)
             if refusal is None:
                 raise
             raise refusal from error
+        return frame
 
-    def _spark_delta_refusal(self, spark: SparkSession, location: Location) -> ValueError | None:
-        """The delta-rs engine's words for Spark Delta's refusal: no table there, or a travel outside its history."""
+    def _spark_delta_refusal(self, spark: SparkSession, location: Location, error: Exception) -> ValueError | None:
+        """The delta-rs engine's words for Spark Delta's refusal (no table there, a travel outside its history).
+
+        Decided on Spark's own error: "not found" classes only; with time travel, a range check against the
+        history; anything else (permissions, a view, a non-Delta table) stays Spark's error (None).
+        """
         from pyspark.errors import AnalysisException
 
+        from dwh.platforms.spark_compat import not_found
         from dwh.strategies import delta_rs
 
         label = location.path or location.table or ""
+        if not_found(error):
+            return ValueError(f"DELTA extractor: no Delta table at {label}")
+        if self.version is None and self._timestamp_utc is None:
+            return None
         reference = location.table or f"delta.`{str(location.path).replace('`', '``')}`"
         try:
             history = spark.sql(f"DESCRIBE HISTORY {reference}").selectExpr("version", "unix_millis(timestamp)")
             commits = sorted((int(version), int(millis)) for version, millis in history.collect())
         except AnalysisException:
-            return ValueError(f"DELTA extractor: no Delta table at {label}")
+            return None
         if self.version is not None and commits and self.version > commits[-1][0]:
             return ValueError(delta_rs.missing_version(label, self.version, commits[-1][0]))
         if self._timestamp_utc is not None:

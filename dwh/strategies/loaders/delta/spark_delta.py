@@ -12,7 +12,9 @@ writer (`writer`) promises, so a job gets the same table, the same errors and th
 * replace_window refuses rows with the window column NULL or outside the run window, also when the load creates
   the table (Spark Delta checks ``replaceWhere`` only against an existing table), with the delta-rs message: the
   failed write is followed by one count of those rows. A merge batch holding a key twice is refused alike;
-* ``detail`` has the delta-rs keys, read from the commit's ``operationMetrics`` in the table history (Delta 3.3 on
+* ``detail`` has the delta-rs keys, read from this load's own commit's ``operationMetrics`` in the table history
+  (the version after the one the load found, not the latest: an auto compaction may follow; an empty append
+  that Delta records no commit for reports 0 files and a ``note``) (Delta 3.3 on
   Spark 3.5 may leave ``MERGE INTO``'s own row count out): ``engine``, ``files_added``, ``created``, ``version``,
   ``min_reader_version``, ``min_writer_version``; replace_window into an existing table adds ``files_removed``
   and ``rows_kept_from_rewritten_files``; a merge into an existing table reports ``rows_inserted``,
@@ -33,7 +35,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dwh.platforms.spark_compat import delta_merge_hides_observations
+from dwh.platforms.spark_compat import delta_merge_hides_observations, not_found
 from dwh.strategies.loaders.base import LoadResult
 from dwh.strategies.loaders.delta.files import WindowCheck
 from dwh.strategies.loaders.delta.merge import duplicate_key_message, merge_keys, merge_predicate
@@ -103,7 +105,12 @@ class SparkDeltaWriter:
                 assert keys
                 return self._merge(spark, frame, keys, state)
         rows = self._save(frame, mode=mode, window=window, new_table=state is None)
-        commit = self.last_commit(spark)
+        commit = self.own_commit(spark, state)
+        if commit is None:  # Delta records no commit for an empty append (or a window with nothing to replace)
+            assert state is not None
+            nothing = {"engine": ENGINE, "files_added": 0, "created": False, "note": "nothing to write: no commit"}
+            summary = self.summary(spark, Commit(version=state.version, metrics={}))
+            return LoadResult(target=self.label, rows_written=rows, detail={**nothing, **summary})
         detail: dict[str, Any] = {
             "engine": ENGINE,
             "files_added": commit.count("numFiles"),
@@ -122,8 +129,10 @@ class SparkDeltaWriter:
 
         try:
             detail = spark.sql(f"DESCRIBE DETAIL {self.reference}").collect()[0]
-        except AnalysisException:
-            return None
+        except AnalysisException as error:
+            if not_found(error):
+                return None
+            raise
         schema = delta_schema_json(spark.sql(f"SELECT * FROM {self.reference}"))
         version = self.last_commit(spark).version
         return TableState(version=version, schema=schema, partition_columns=list(detail["partitionColumns"] or []))
@@ -132,6 +141,21 @@ class SparkDeltaWriter:
         """The latest commit in the table's history."""
         row = spark.sql(f"DESCRIBE HISTORY {self.reference} LIMIT 1").collect()[0]
         return Commit(version=int(row["version"]), metrics=dict(row["operationMetrics"] or {}))
+
+    def own_commit(self, spark: SparkSession, state: TableState | None) -> Commit | None:
+        """This load's commit: the version right after the one the load found (0 for a new table), None if none.
+
+        Not simply the latest: Databricks' auto compaction (or predictive optimization) may commit an OPTIMIZE
+        right after a write. One writer per target is assumed (README, Known limits).
+        """
+        wanted = 0 if state is None else state.version + 1
+        recent = spark.sql(f"DESCRIBE HISTORY {self.reference} LIMIT 10").collect()
+        if recent and int(recent[0]["version"]) > wanted + len(recent) - 1:  # ours is older than the last ten
+            recent = spark.sql(f"DESCRIBE HISTORY {self.reference}").where(f"version = {wanted}").collect()
+        for row in recent:
+            if int(row["version"]) == wanted:
+                return Commit(version=wanted, metrics=dict(row["operationMetrics"] or {}))
+        return None
 
     def summary(self, spark: SparkSession, commit: Commit) -> dict[str, Any]:
         """Version and protocol of the table after `commit` (the keys of `delta_rs.table_summary`)."""
@@ -158,7 +182,11 @@ class SparkDeltaWriter:
             writer = writer.option("replaceWhere", window.sql())
         if mode == "overwrite" and not new_table:  # an overwrite may change columns and partitioning
             writer = writer.option("overwriteSchema", "true")
-        writer = writer.mode("append" if mode in ("append", "merge") else "overwrite")
+        # A new table is created, never appended to: a table that appeared meanwhile fails the load
+        if new_table:
+            writer = writer.mode("errorifexists")
+        else:
+            writer = writer.mode("append" if mode in ("append", "merge") else "overwrite")
         try:
             if self.location.table:
                 writer.saveAsTable(self.location.table)
@@ -202,8 +230,8 @@ class SparkDeltaWriter:
             spark.catalog.dropTempView(view)
             if cached is not None:
                 cached.unpersist()
-        commit = self.last_commit(spark)
-        if commit.version == state.version:  # Delta commits no merge of an empty source
+        commit = self.own_commit(spark, state)
+        if commit is None:  # Delta commits no merge of an empty source
             return empty
         inserted = commit.count("numTargetRowsInserted")
         updated = commit.count("numTargetRowsUpdated")

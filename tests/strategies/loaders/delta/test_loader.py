@@ -187,6 +187,17 @@ def test_merge_on_a_mixed_case_key_updates_and_inserts(spark: Any, tmp_path: Pat
     assert [(row["PromoId"], row["Price"]) for row in rows] == [("a", 1.0), ("b", 20.0), ("c", 300.0)]
 
 
+def test_an_empty_append_reports_no_files_and_its_own_version(spark: Any, tmp_path: Path) -> None:
+    """Spark Delta records no commit for an empty append: the result must not be the previous load's commit."""
+    path = str(tmp_path / "t")
+    first = load(spark, path, OLD, "overwrite")
+    assert first.detail["files_added"] >= 1
+    result = load(spark, path, [], "append")
+    assert (result.rows_written, result.detail["files_added"]) == (0, 0)
+    assert result.detail["version"] == version(path)
+    assert delta_rows(path) == sorted(OLD)
+
+
 def test_a_merge_keeps_what_upstream_observed_of_its_source(spark: Any, tmp_path: Path) -> None:
     """An extractor counts its rows with ``observe``; the merge must not leave that count at 0 (Delta 3.3 on 3.5)."""
     from pyspark.sql import Observation
