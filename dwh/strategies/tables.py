@@ -82,6 +82,10 @@ class Location:
         """The table name when there is one, else the path."""
         return self.table or self.path or "?"
 
+    def delta_reference(self) -> str:
+        """How Spark SQL names it as a Delta table: the table name, or ``delta.`<path>``` (backticks doubled)."""
+        return self.table or f"delta.`{str(self.path).replace('`', '``')}`"
+
 
 def split_name(name: str) -> tuple[str, str, str]:
     """``(catalog, schema, table)`` of a checked table name."""

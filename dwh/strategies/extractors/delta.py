@@ -98,9 +98,9 @@ class DeltaExtractor(TableSource, Extractor):
             return ValueError(f"DELTA extractor: no Delta table at {label}")
         if self.version is None and self._timestamp_utc is None:
             return None
-        reference = location.table or f"delta.`{str(location.path).replace('`', '``')}`"
         try:
-            history = spark.sql(f"DESCRIBE HISTORY {reference}").selectExpr("version", "unix_millis(timestamp)")
+            history = spark.sql(f"DESCRIBE HISTORY {location.delta_reference()}")
+            history = history.selectExpr("version", "unix_millis(timestamp)")
             commits = sorted((int(version), int(millis)) for version, millis in history.collect())
         except AnalysisException:
             return None

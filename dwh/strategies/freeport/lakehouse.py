@@ -170,10 +170,6 @@ def _as_location(value: str) -> Location:
     return Location(path=value) if looks_like_path(value) else Location(table=value)
 
 
-def _delta_reference(location: Location) -> str:
-    return location.table or f"delta.`{str(location.path).replace('`', '``')}`"
-
-
 def _current_version(location: Location, context: RunContext) -> int | None:
     """The Delta table's latest version, or None when the location holds no Delta table."""
     from dwh.platforms.spark import spark_has_delta
@@ -181,7 +177,7 @@ def _current_version(location: Location, context: RunContext) -> int | None:
     spark = context.spark
     if spark_has_delta(spark):
         try:
-            rows = spark.sql(f"DESCRIBE HISTORY {_delta_reference(location)} LIMIT 1").collect()
+            rows = spark.sql(f"DESCRIBE HISTORY {location.delta_reference()} LIMIT 1").collect()
         except Exception:  # not a Delta table: read as Parquet
             return None
         return int(rows[0]["version"]) if rows else None
@@ -203,7 +199,7 @@ def _partition_columns(snapshot: Snapshot, context: RunContext) -> list[str] | N
     spark = context.spark
     location = _as_location(snapshot.source)
     if spark_has_delta(spark):
-        detail = spark.sql(f"DESCRIBE DETAIL {_delta_reference(location)}").collect()
+        detail = spark.sql(f"DESCRIBE DETAIL {location.delta_reference()}").collect()
         columns = list(detail[0]["partitionColumns"] or []) if detail else []
     else:
         from dwh.strategies import delta_rs

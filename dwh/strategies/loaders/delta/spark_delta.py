@@ -14,8 +14,8 @@ writer (`writer`) promises, so a job gets the same table, the same errors and th
   failed write is followed by one count of those rows. A merge batch holding a key twice is refused alike;
 * ``detail`` has the delta-rs keys, read from this load's own commit's ``operationMetrics`` in the table history
   (the version after the one the load found, not the latest: an auto compaction may follow; an empty append
-  that Delta records no commit for reports 0 files and a ``note``) (Delta 3.3 on
-  Spark 3.5 may leave ``MERGE INTO``'s own row count out): ``engine``, ``files_added``, ``created``, ``version``,
+  that Delta records no commit for reports 0 files and a ``note``; Delta 3.3 on Spark 3.5 may leave
+  ``MERGE INTO``'s own row count out, the history has it): ``engine``, ``files_added``, ``created``, ``version``,
   ``min_reader_version``, ``min_writer_version``; replace_window into an existing table adds ``files_removed``
   and ``rows_kept_from_rewritten_files``; a merge into an existing table reports ``rows_inserted``,
   ``rows_updated``, ``files_added`` and ``files_removed`` (no ``created``), and with an empty source commits
@@ -81,7 +81,7 @@ class SparkDeltaWriter:
     def __init__(self, *, location: Location, partition_by: list[str] | None) -> None:
         self.location = location
         self.label = location.describe()
-        self.reference = location.table or f"delta.`{str(location.path).replace('`', '``')}`"
+        self.reference = location.delta_reference()
         self.partition_by = list(partition_by or [])
 
     def write(self, frame: DataFrame, *, mode: str, keys: list[str] | None, window: WindowCheck | None) -> LoadResult:
